@@ -1,0 +1,219 @@
+/**
+ * The whole environment, validated once at start-up. Every problem is collected and reported
+ * together, each naming its variable, so a misconfigured deployment fails fast with one message.
+ */
+export type AppRole = 'all' | 'api' | 'worker';
+export type HttpPlatform = 'fastify' | 'express';
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type RedisTopology =
+  | { mode: 'standalone'; url: string }
+  | { mode: 'cluster'; nodes: { host: string; port: number }[]; url?: string }
+  | { mode: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; url?: string };
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  appName: string;
+  appRole: AppRole;
+  port: number;
+  host: string;
+  httpPlatform: HttpPlatform;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  logLevel: LogLevel;
+  dataDir: string;
+  redis: {
+    /** Where the `state` role lives; `undefined` url in standalone mode means "start an embedded redis-server". */
+    state: RedisTopology | { mode: 'embedded' };
+    /** Where the `cache` role lives; `same` means "share the state topology". */
+    cache: RedisTopology | { mode: 'same' };
+    prefix: string;
+    commandTimeoutMs: number;
+    connectTimeoutMs: number;
+    username?: string;
+    password?: string;
+    tls: boolean;
+  };
+  database: { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
+  secrets: { jwtSecret: string; sessionSecret: string };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Development-only secret, refused in production. Long enough to pass the length rule on purpose: it is the placeholder rule that stops it. */
+export const DEV_SECRET_PLACEHOLDER = 'dev-only-insecure-secret-change-me-0000000000';
+const PLACEHOLDER_PATTERNS = [/change[-_ ]?me/i, /^secret$/i, /placeholder/i, /^x+$/i, /example/i, /insecure/i];
+export const MIN_SECRET_LENGTH = 32;
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], def: T): T => {
+    const v = str(name);
+    if (v === undefined) return def;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`${name} must be one of ${allowed.join(' | ')} (got "${v}")`);
+    return def;
+  };
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const v = str(name);
+    if (v === undefined) return def;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${v}")`);
+      return def;
+    }
+    return Number(v);
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const v = str(name);
+    if (v === undefined) return def;
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    problems.push(`${name} must be true or false (got "${v}")`);
+    return def;
+  };
+  const hostPorts = (name: string): { host: string; port: number }[] | undefined => {
+    const v = str(name);
+    if (v === undefined) return undefined;
+    const out: { host: string; port: number }[] = [];
+    for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(part);
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        problems.push(`${name} must be a comma-separated list of host:port (bad entry "${part}")`);
+        return undefined;
+      }
+      out.push({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+    }
+    if (out.length === 0) problems.push(`${name} is set but lists no host:port`);
+    return out;
+  };
+  const redisUrl = (name: string): string | undefined => {
+    const v = str(name);
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('protocol');
+      return v;
+    } catch {
+      problems.push(`${name} must be a redis:// or rediss:// URL (got "${redact(v)}")`);
+      return undefined;
+    }
+  };
+
+  const nodeEnv = oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const isProduction = nodeEnv === 'production';
+  const appName = str('APP_NAME') ?? 'nrp';
+  const prefix = str('REDIS_PREFIX') ?? appName;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
+    problems.push(`REDIS_PREFIX must be 1-64 characters of letters, digits, "_", "-" or "." (got "${prefix}")`);
+  }
+
+  // Redis topology: cluster > sentinel > URL > embedded (development only).
+  const url = redisUrl('REDIS_URL');
+  const clusterNodes = hostPorts('REDIS_CLUSTER_NODES');
+  const sentinels = hostPorts('REDIS_SENTINELS');
+  const sentinelName = str('REDIS_SENTINEL_NAME');
+  let state: AppConfig['redis']['state'];
+  if (clusterNodes && sentinels) {
+    problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set: choose one topology');
+  }
+  if (clusterNodes) {
+    state = { mode: 'cluster', nodes: clusterNodes, url };
+  } else if (sentinels) {
+    if (!sentinelName) problems.push('REDIS_SENTINEL_NAME is required when REDIS_SENTINELS is set (the monitored master name)');
+    state = { mode: 'sentinel', sentinels, name: sentinelName ?? 'mymaster', url };
+  } else if (url) {
+    state = { mode: 'standalone', url };
+  } else {
+    if (isProduction) {
+      problems.push('REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS + REDIS_SENTINEL_NAME); the embedded redis-server is for development only');
+    }
+    state = { mode: 'embedded' };
+  }
+  const cacheUrl = redisUrl('REDIS_CACHE_URL');
+  const cache: AppConfig['redis']['cache'] = cacheUrl ? { mode: 'standalone', url: cacheUrl } : { mode: 'same' };
+
+  // Database.
+  const dbUrl = str('DATABASE_URL');
+  const dataDir = str('DATA_DIR') ?? '.data';
+  let database: AppConfig['database'];
+  if (dbUrl === undefined) {
+    database = { kind: 'pglite', dataDir: `${dataDir}/pglite` };
+  } else if (dbUrl === 'memory://') {
+    database = { kind: 'pglite', dataDir: null };
+  } else if (/^postgres(ql)?:\/\//.test(dbUrl)) {
+    const schema = str('DATABASE_SCHEMA') ?? 'public';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier (got "${schema}")`);
+    }
+    database = { kind: 'postgres', url: dbUrl, schema };
+  } else {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL, or memory:// for an in-memory PGlite');
+    database = { kind: 'pglite', dataDir: null };
+  }
+
+  // Secrets: development gets an obvious placeholder; production refuses missing, short or placeholder ones.
+  const secret = (name: string): string => {
+    const v = str(name);
+    if (!isProduction) return v ?? DEV_SECRET_PLACEHOLDER;
+    if (v === undefined) {
+      problems.push(`${name} is required in production (a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -base64 48\`)`);
+    } else if (v.length < MIN_SECRET_LENGTH) {
+      problems.push(`${name} is too short (${v.length} characters): use at least ${MIN_SECRET_LENGTH} random characters`);
+    } else if (PLACEHOLDER_PATTERNS.some((p) => p.test(v))) {
+      problems.push(`${name} looks like a placeholder: generate a random one, e.g. \`openssl rand -base64 48\``);
+    }
+    return v ?? '';
+  };
+
+  const config: AppConfig = {
+    nodeEnv,
+    isProduction,
+    appName,
+    appRole: oneOf<AppRole>('APP_ROLE', ['all', 'api', 'worker'], 'all'),
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    httpPlatform: oneOf<HttpPlatform>('HTTP_PLATFORM', ['fastify', 'express'], 'fastify'),
+    bodyLimitBytes: int('HTTP_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
+    trustProxy: bool('TRUST_PROXY', false),
+    logLevel: oneOf<LogLevel>('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
+    dataDir,
+    redis: {
+      state,
+      cache,
+      prefix,
+      commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 2000, 10, 60_000),
+      connectTimeoutMs: int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
+      username: str('REDIS_USERNAME'),
+      password: str('REDIS_PASSWORD'),
+      tls: bool('REDIS_TLS', false),
+    },
+    database,
+    secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecret: secret('SESSION_SECRET') },
+  };
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
+}
+
+/** Hide the password of a URL before it reaches a log line or an error message. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,34 @@
+import { PGlite, Transaction } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import { Database, Queryable } from './database';
+
+/** PostgreSQL in process (WASM). One connection; PGlite queues concurrent queries itself. */
+export class PgliteDatabase extends Database {
+  readonly kind = 'pglite' as const;
+
+  private constructor(private readonly db: PGlite) {
+    super();
+  }
+
+  /** `dataDir` null → in memory (tests, demos); otherwise a folder that persists across restarts. */
+  static async open(dataDir: string | null): Promise<PgliteDatabase> {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const db = await PGlite.create(dataDir ?? 'memory://');
+    return new PgliteDatabase(db);
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const res = await this.db.query<T>(sql, params);
+    return res.rows;
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx: Transaction) =>
+      fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { Pool, types } from 'pg';
+import { Database, Queryable } from './database';
+
+// int8 (COUNT, SUM, bigint columns) as a JS number: our counters stay far below 2^53.
+types.setTypeParser(20, (v) => Number(v));
+
+export interface PostgresOptions {
+  url: string;
+  schema: string;
+  max?: number;
+}
+
+/** node-postgres pool against a real server; every connection's search_path is the configured schema. */
+export class PostgresDatabase extends Database {
+  readonly kind = 'postgres' as const;
+
+  private constructor(private readonly pool: Pool) {
+    super();
+  }
+
+  static async open(o: PostgresOptions): Promise<PostgresDatabase> {
+    if (o.schema !== 'public') {
+      const admin = new Pool({ connectionString: o.url, max: 1 });
+      try {
+        await admin.query(`CREATE SCHEMA IF NOT EXISTS "${o.schema}"`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new Pool({
+      connectionString: o.url,
+      max: o.max ?? 10,
+      options: `-c search_path=${o.schema}`,
+      connectionTimeoutMillis: 5000,
+      statement_timeout: 10_000,
+    });
+    pool.on('error', () => {
+      // An idle client lost its connection; the pool replaces it. Queries report their own errors.
+    });
+    return new PostgresDatabase(pool);
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const res = await this.pool.query(sql, params);
+    return res.rows as T[];
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { RedisRole } from '../redis/redis.constants';
+import { RedisService } from '../redis/redis.service';
+
+/** Terminus indicator: PING on a role's client, bounded by the command timeout. */
+@Injectable()
+export class RedisHealthIndicator {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly health: HealthIndicatorService,
+  ) {}
+
+  async isHealthy(role: RedisRole) {
+    const key = `redis_${role}`;
+    const indicator = this.health.check(key);
+    const started = Date.now();
+    try {
+      const client = this.redis.client(role);
+      if (client.status !== 'ready') {
+        return indicator.down({ connection: client.status, message: `redis ${role} connection is ${client.status}` });
+      }
+      await client.ping();
+      return indicator.up({ latencyMs: Date.now() - started });
+    } catch (err) {
+      return indicator.down({ message: (err as Error).message });
+    }
+  }
+}

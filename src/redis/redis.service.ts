@@ -1,0 +1,112 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Cluster } from 'ioredis';
+import { join } from 'node:path';
+import { InjectConfig } from '../config/config.constants';
+import type { AppConfig, RedisTopology } from '../config/config.schema';
+import type { DedicatedConnectionKind, RedisClient, RedisRole } from './redis.constants';
+import {
+  attachConnectionLogging,
+  closeRedisClient,
+  ConnectionSettings,
+  createRedisClient,
+  describeTopology,
+} from './redis.connection';
+import { defineScripts, loadLuaScripts } from './redis-scripts';
+
+/**
+ * Owns every Redis connection of the process: one shared command client per role, plus the
+ * dedicated connections handed out by {@link RedisConnectionFactory}. All are closed on shutdown.
+ */
+@Injectable()
+export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Redis');
+  private readonly clients = new Map<RedisRole, RedisClient>();
+  private readonly dedicated = new Set<RedisClient>();
+  private readonly settings: Record<RedisRole, ConnectionSettings>;
+
+  constructor(@InjectConfig() private readonly config: AppConfig) {
+    const r = config.redis;
+    if (r.state.mode === 'embedded') {
+      throw new Error('The embedded redis-server was not started: start the app through src/main.ts or src/worker.ts, or set REDIS_URL');
+    }
+    const common = { commandTimeoutMs: r.commandTimeoutMs, connectTimeoutMs: r.connectTimeoutMs, username: r.username, password: r.password, tls: r.tls };
+    const state: RedisTopology = r.state;
+    const cache: RedisTopology = r.cache.mode === 'same' ? state : r.cache;
+    this.settings = { state: { ...common, topology: state }, cache: { ...common, topology: cache } };
+  }
+
+  /** The shared command client of a role (created on first use). */
+  client(role: RedisRole): RedisClient {
+    let c = this.clients.get(role);
+    if (!c) {
+      c = createRedisClient(this.settings[role], {
+        name: `${this.config.redis.prefix}:${role}`,
+        // The cache is read on nearly every request: auto-pipelining batches concurrent
+        // commands into one write, cutting Redis CPU several times under load.
+        enableAutoPipelining: role === 'cache',
+      });
+      attachConnectionLogging(c, role, describeTopology(this.settings[role].topology), this.logger);
+      defineScripts(c, loadLuaScripts(join(__dirname, 'lua')));
+      this.clients.set(role, c);
+    }
+    return c;
+  }
+
+  /**
+   * A new connection of its own, for work that cannot share the command client:
+   * - `subscriber`: SUBSCRIBE/PSUBSCRIBE (a subscribed connection can run nothing else);
+   * - `blocking`: BLPOP, XREAD BLOCK, BullMQ workers: no command timeout, `maxRetriesPerRequest: null`.
+   * The caller may close it; whatever is still open is closed on shutdown.
+   */
+  createDedicated(kind: DedicatedConnectionKind, name: string, role: RedisRole = 'state'): RedisClient {
+    const c = createRedisClient(this.settings[role], {
+      name: `${this.config.redis.prefix}:${kind}:${name}`,
+      maxRetriesPerRequest: kind === 'blocking' ? null : 2,
+      commandTimeout: kind === 'blocking' ? null : undefined,
+    });
+    attachConnectionLogging(c, `${kind}:${name}`, describeTopology(this.settings[role].topology), this.logger);
+    this.dedicated.add(c);
+    c.once('end', () => this.dedicated.delete(c));
+    return c;
+  }
+
+  /** Connection settings of a role, for libraries that build their own clients (BullMQ). */
+  connectionSettings(role: RedisRole = 'state'): ConnectionSettings {
+    return this.settings[role];
+  }
+
+  onApplicationBootstrap(): void {
+    // Not awaited: a Redis that is down at start-up must not stop the app (readiness reports it).
+    void this.checkEvictionPolicy();
+  }
+
+  /** Warns when the `state` instance may evict keys: queues, locks and sessions would vanish silently. */
+  async checkEvictionPolicy(): Promise<string[]> {
+    const client = this.client('state');
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const policies: string[] = [];
+    try {
+      for (const node of nodes) {
+        const reply = (await node.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+        policies.push(reply[1] ?? 'unknown');
+      }
+    } catch (err) {
+      this.logger.warn(`redis state: could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`);
+      return policies;
+    }
+    const bad = policies.filter((p) => p !== 'noeviction');
+    if (bad.length > 0) {
+      this.logger.warn(
+        `redis state: maxmemory-policy is "${bad[0]}", not "noeviction": under memory pressure Redis may evict queue jobs, locks, sessions and counters. Set maxmemory-policy noeviction on the state instance (cache data may live on an evictable instance: REDIS_CACHE_URL).`,
+      );
+    }
+    return policies;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const all = [...this.dedicated, ...this.clients.values()];
+    await Promise.all(all.map((c) => closeRedisClient(c)));
+    this.dedicated.clear();
+    this.clients.clear();
+  }
+}

@@ -1,28 +1,18 @@
 import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig, AppRole } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
+import { requestIdFrom } from './http/request-id';
 import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { PostsModule } from './posts/posts.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { WorkerModule } from './worker/worker.module';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** Reuses a sane incoming `X-Request-Id` (from a proxy) or makes one, and echoes it back. */
-export function requestId(req: IncomingMessage, res: ServerResponse): string {
-  const incoming = req.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  res.setHeader('X-Request-Id', id);
-  return id;
-}
 
 /** Modules of the API role: HTTP controllers and (later) WebSocket gateways. */
 const API_MODULES: Type[] = [UsersModule, PostsModule, PagesModule];
@@ -43,7 +33,8 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            genReqId: requestId,
+            // The platform assigned the id (src/http/http-platform.ts); logs carry the same one.
+            genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFrom(req.headers),
             redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
             ...(config.isProduction ? {} : { quietReqLogger: true }),

@@ -8,8 +8,8 @@ export class CreateUserDto {
   email: string;
 
   @ApiProperty({ example: 'Linus Torvalds', minLength: 1, maxLength: 100 })
-  @IsString()
   @Length(1, 100)
+  @IsString()
   name: string;
 }
 
@@ -22,8 +22,8 @@ export class UpdateUserDto {
 
   @ApiPropertyOptional({ example: 'Linus B. Torvalds', minLength: 1, maxLength: 100 })
   @IsOptional()
-  @IsString()
   @Length(1, 100)
+  @IsString()
   name?: string;
 }
 

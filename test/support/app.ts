@@ -1,0 +1,87 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import { AppModule } from '../../src/app.module';
+import { AppConfig, AppRole, HttpPlatform, loadConfig } from '../../src/config/config.schema';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/http/http-platform';
+
+export const PLATFORMS: HttpPlatform[] = ['fastify', 'express'];
+
+/** True when this run's shared Redis is a Cluster (`npm run test:cluster`). */
+export const isClusterRun = (): boolean => Boolean(process.env.TEST_REDIS_CLUSTER_NODES);
+
+/** The shared Redis of this run as environment variables for {@link loadConfig}. */
+export function sharedRedisEnv(): Record<string, string> {
+  if (process.env.TEST_REDIS_CLUSTER_NODES) return { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES };
+  if (process.env.TEST_REDIS_URL) return { REDIS_URL: process.env.TEST_REDIS_URL };
+  throw new Error('No test Redis: run e2e suites through jest (globalSetup starts one)');
+}
+
+/** A key prefix unique to this test file and run, so files sharing a Redis never see each other's keys. */
+export function testPrefix(file: string): string {
+  return `t-${basename(file).replace(/\..*$/, '').replace(/[^A-Za-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface TestAppOptions {
+  platform?: HttpPlatform;
+  role?: AppRole;
+  /** Key prefix; pass the same one to several apps to make them one fleet. */
+  prefix: string;
+  /** Extra environment (REDIS_URL to a private server, DATABASE_URL, …). */
+  env?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the real AppModule with @nestjs/testing on the chosen platform, against real Redis
+ * and an in-memory PGlite (unless `env.DATABASE_URL` says otherwise), listening on port 0.
+ */
+export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    HTTP_PLATFORM: o.platform ?? 'fastify',
+    REDIS_PREFIX: o.prefix,
+    REDIS_COMMAND_TIMEOUT_MS: '500',
+    DATABASE_URL: 'memory://',
+    ...sharedRedisEnv(),
+    ...o.env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, o.role ?? 'all')] }).compile();
+  const app = moduleRef.createNestApplication(createHttpAdapter(config), APP_OPTIONS);
+  await configureApp(app, config);
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+  return { app, config, url, close: () => app.close() };
+}
+
+/** fetch with a JSON body; returns status, headers and parsed JSON (or text). */
+export async function http(
+  url: string,
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const headers: Record<string, string> = { ...init.headers };
+  let body: string | undefined;
+  if (init.raw !== undefined) body = init.raw;
+  else if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}

@@ -18,6 +18,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Suites start real redis-server processes and apps; hangs are caught here, not by timing asserts.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
@@ -26,7 +28,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 60_000,
     },
   ],
 };

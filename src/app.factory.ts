@@ -5,8 +5,15 @@ import type { AppConfig, AppRole } from './config/config.schema';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './http/http-platform';
 
 /** Builds the configured (not yet listening) app of a role on the configured HTTP platform. */
-export async function createApp(config: AppConfig, role: AppRole = config.appRole): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config, role), createHttpAdapter(config), APP_OPTIONS);
+export async function createApp(
+  config: AppConfig,
+  role: AppRole = config.appRole,
+): Promise<INestApplication> {
+  const app = await NestFactory.create(
+    AppModule.forRoot(config, role),
+    createHttpAdapter(config),
+    APP_OPTIONS,
+  );
   await configureApp(app, config);
   return app;
 }

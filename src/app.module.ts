@@ -34,8 +34,13 @@ export class AppModule {
           pinoHttp: {
             level: config.logLevel,
             // The platform assigned the id (src/http/http-platform.ts); logs carry the same one.
-            genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFrom(req.headers),
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            genReqId: (req: IncomingMessage & { id?: string }) =>
+              req.id ?? requestIdFrom(req.headers),
+            redact: [
+              'req.headers.authorization',
+              'req.headers.cookie',
+              'res.headers["set-cookie"]',
+            ],
             autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
             ...(config.isProduction ? {} : { quietReqLogger: true }),
           },

@@ -58,12 +58,19 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   try {
     if (config.redis.state.mode === 'embedded') {
       embedded = await new RedisServerProcess({ dir: join(config.dataDir, 'redis') }).start();
-      logger.log(`started embedded redis-server on ${embedded.url} (data in ${join(config.dataDir, 'redis')}); set REDIS_URL to use your own`);
-      config = { ...config, redis: { ...config.redis, state: { mode: 'standalone', url: embedded.url } } };
+      logger.log(
+        `started embedded redis-server on ${embedded.url} (data in ${join(config.dataDir, 'redis')}); set REDIS_URL to use your own`,
+      );
+      config = {
+        ...config,
+        redis: { ...config.redis, state: { mode: 'standalone', url: embedded.url } },
+      };
     }
     app = await createApp(config, role);
     await app.listen(config.port, config.host);
-    logger.log(`${role} role listening on http://${config.host}:${config.port} (${config.httpPlatform}); docs at /docs`);
+    logger.log(
+      `${role} role listening on http://${config.host}:${config.port} (${config.httpPlatform}); docs at /docs`,
+    );
   } catch (err) {
     if (err instanceof RedisServerNotFoundError) {
       process.stderr.write(`${err.message}\n`);

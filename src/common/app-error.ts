@@ -2,7 +2,8 @@
  * Domain errors: plain classes with a stable `code`. They carry no HTTP knowledge; the global
  * exception filter (src/http/all-exceptions.filter.ts) maps each code to a status at the edge.
  */
-export type AppErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'INVALID_REFERENCE' | 'BAD_INPUT' | 'UNAVAILABLE';
+export type AppErrorCode =
+  'NOT_FOUND' | 'CONFLICT' | 'INVALID_REFERENCE' | 'BAD_INPUT' | 'UNAVAILABLE';
 
 export class AppError extends Error {
   constructor(

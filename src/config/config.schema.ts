@@ -36,7 +36,8 @@ export interface AppConfig {
     password?: string;
     tls: boolean;
   };
-  database: { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
+  database:
+    { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
   secrets: { jwtSecret: string; sessionSecret: string };
 }
 
@@ -49,7 +50,14 @@ export class ConfigValidationError extends Error {
 
 /** Development-only secret, refused in production. Long enough to pass the length rule on purpose: it is the placeholder rule that stops it. */
 export const DEV_SECRET_PLACEHOLDER = 'dev-only-insecure-secret-change-me-0000000000';
-const PLACEHOLDER_PATTERNS = [/change[-_ ]?me/i, /^secret$/i, /placeholder/i, /^x+$/i, /example/i, /insecure/i];
+const PLACEHOLDER_PATTERNS = [
+  /change[-_ ]?me/i,
+  /^secret$/i,
+  /placeholder/i,
+  /^x+$/i,
+  /example/i,
+  /insecure/i,
+];
 export const MIN_SECRET_LENGTH = 32;
 
 type Env = Record<string, string | undefined>;
@@ -88,7 +96,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const v = str(name);
     if (v === undefined) return undefined;
     const out: { host: string; port: number }[] = [];
-    for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(part);
       if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
         problems.push(`${name} must be a comma-separated list of host:port (bad entry "${part}")`);
@@ -117,7 +128,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const appName = str('APP_NAME') ?? 'nrp';
   const prefix = str('REDIS_PREFIX') ?? appName;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
-    problems.push(`REDIS_PREFIX must be 1-64 characters of letters, digits, "_", "-" or "." (got "${prefix}")`);
+    problems.push(
+      `REDIS_PREFIX must be 1-64 characters of letters, digits, "_", "-" or "." (got "${prefix}")`,
+    );
   }
 
   // Redis topology: cluster > sentinel > URL > embedded (development only).
@@ -132,18 +145,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (clusterNodes) {
     state = { mode: 'cluster', nodes: clusterNodes, url };
   } else if (sentinels) {
-    if (!sentinelName) problems.push('REDIS_SENTINEL_NAME is required when REDIS_SENTINELS is set (the monitored master name)');
+    if (!sentinelName)
+      problems.push(
+        'REDIS_SENTINEL_NAME is required when REDIS_SENTINELS is set (the monitored master name)',
+      );
     state = { mode: 'sentinel', sentinels, name: sentinelName ?? 'mymaster', url };
   } else if (url) {
     state = { mode: 'standalone', url };
   } else {
     if (isProduction) {
-      problems.push('REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS + REDIS_SENTINEL_NAME); the embedded redis-server is for development only');
+      problems.push(
+        'REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS + REDIS_SENTINEL_NAME); the embedded redis-server is for development only',
+      );
     }
     state = { mode: 'embedded' };
   }
   const cacheUrl = redisUrl('REDIS_CACHE_URL');
-  const cache: AppConfig['redis']['cache'] = cacheUrl ? { mode: 'standalone', url: cacheUrl } : { mode: 'same' };
+  const cache: AppConfig['redis']['cache'] = cacheUrl
+    ? { mode: 'standalone', url: cacheUrl }
+    : { mode: 'same' };
 
   // Database.
   const dbUrl = str('DATABASE_URL');
@@ -160,7 +180,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     database = { kind: 'postgres', url: dbUrl, schema };
   } else {
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL, or memory:// for an in-memory PGlite');
+    problems.push(
+      'DATABASE_URL must be a postgres:// or postgresql:// URL, or memory:// for an in-memory PGlite',
+    );
     database = { kind: 'pglite', dataDir: null };
   }
 
@@ -169,11 +191,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const v = str(name);
     if (!isProduction) return v ?? DEV_SECRET_PLACEHOLDER;
     if (v === undefined) {
-      problems.push(`${name} is required in production (a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -base64 48\`)`);
+      problems.push(
+        `${name} is required in production (a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -base64 48\`)`,
+      );
     } else if (v.length < MIN_SECRET_LENGTH) {
-      problems.push(`${name} is too short (${v.length} characters): use at least ${MIN_SECRET_LENGTH} random characters`);
+      problems.push(
+        `${name} is too short (${v.length} characters): use at least ${MIN_SECRET_LENGTH} random characters`,
+      );
     } else if (PLACEHOLDER_PATTERNS.some((p) => p.test(v))) {
-      problems.push(`${name} looks like a placeholder: generate a random one, e.g. \`openssl rand -base64 48\``);
+      problems.push(
+        `${name} looks like a placeholder: generate a random one, e.g. \`openssl rand -base64 48\``,
+      );
     }
     return v ?? '';
   };
@@ -188,7 +216,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     httpPlatform: oneOf<HttpPlatform>('HTTP_PLATFORM', ['fastify', 'express'], 'fastify'),
     bodyLimitBytes: int('HTTP_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
     trustProxy: bool('TRUST_PROXY', false),
-    logLevel: oneOf<LogLevel>('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: oneOf<LogLevel>(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      nodeEnv === 'test' ? 'warn' : 'info',
+    ),
     dataDir,
     redis: {
       state,

@@ -16,12 +16,17 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<strin
   const applied: string[] = [];
   await db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('nrp:migrations'))`);
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await tx.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await tx.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id),
+    );
     for (const file of files) {
       const id = file.replace(/\.sql$/, '');
       if (done.has(id)) continue;
-      for (const statement of splitStatements(readFileSync(join(dir, file), 'utf8'))) await tx.query(statement);
+      for (const statement of splitStatements(readFileSync(join(dir, file), 'utf8')))
+        await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (id) VALUES ($1)', [id]);
       applied.push(id);
     }
@@ -64,7 +69,9 @@ export async function seedDemoData(db: Database): Promise<boolean> {
        ON CONFLICT DO NOTHING`,
     );
     for (const table of ['users', 'pages']) {
-      await tx.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+      await tx.query(
+        `SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`,
+      );
     }
     return true;
   });

@@ -24,7 +24,10 @@ export class PgliteDatabase extends Database {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx: Transaction) =>
-      fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }),
+      fn({
+        query: async <R>(sql: string, params: unknown[] = []) =>
+          (await tx.query<R>(sql, params)).rows,
+      }),
     );
   }
 

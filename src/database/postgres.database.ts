@@ -20,9 +20,13 @@ export class PostgresDatabase extends Database {
 
   static async open(o: PostgresOptions): Promise<PostgresDatabase> {
     if (o.schema !== 'public') {
+      // CREATE SCHEMA IF NOT EXISTS races between instances starting together (unique
+      // violation on pg_namespace): serialize it under a transaction-scoped advisory lock.
       const admin = new Pool({ connectionString: o.url, max: 1 });
       try {
-        await admin.query(`CREATE SCHEMA IF NOT EXISTS "${o.schema}"`);
+        await admin.query(
+          `DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('nrp:schema')); CREATE SCHEMA IF NOT EXISTS "${o.schema}"; END $$`,
+        );
       } finally {
         await admin.end();
       }
@@ -49,7 +53,10 @@ export class PostgresDatabase extends Database {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+      const result = await fn({
+        query: async <R>(sql: string, params: unknown[] = []) =>
+          (await client.query(sql, params)).rows as R[],
+      });
       await client.query('COMMIT');
       return result;
     } catch (err) {

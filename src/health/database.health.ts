@@ -20,7 +20,10 @@ export class DatabaseHealthIndicator {
       await Promise.race([
         this.db.query('SELECT 1'),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)),
+            TIMEOUT_MS,
+          );
         }),
       ]);
       return indicator.up({ kind: this.db.kind, latencyMs: Date.now() - started });

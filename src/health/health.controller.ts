@@ -21,8 +21,15 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: 200 when both Redis roles and the database answer, 503 with details otherwise' })
+  @ApiOperation({
+    summary:
+      'Readiness: 200 when both Redis roles and the database answer, 503 with details otherwise',
+  })
   ready() {
-    return this.health.check([() => this.redis.isHealthy('state'), () => this.redis.isHealthy('cache'), () => this.db.isHealthy()]);
+    return this.health.check([
+      () => this.redis.isHealthy('state'),
+      () => this.redis.isHealthy('cache'),
+      () => this.db.isHealthy(),
+    ]);
   }
 }

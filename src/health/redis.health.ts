@@ -18,7 +18,10 @@ export class RedisHealthIndicator {
     try {
       const client = this.redis.client(role);
       if (client.status !== 'ready') {
-        return indicator.down({ connection: client.status, message: `redis ${role} connection is ${client.status}` });
+        return indicator.down({
+          connection: client.status,
+          message: `redis ${role} connection is ${client.status}`,
+        });
       }
       await client.ping();
       return indicator.up({ latencyMs: Date.now() - started });

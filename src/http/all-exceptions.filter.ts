@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AppError, AppErrorCode } from '../common/app-error';
 
@@ -44,12 +51,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
+    const { httpAdapter } = this.adapterHost;
+    const response = host.switchToHttp().getResponse();
+    if (exception instanceof HttpException && isCustomBody(exception.getResponse())) {
+      // A body with its own shape (Terminus' health report): keep it as it is.
+      httpAdapter.reply(response, exception.getResponse(), exception.getStatus());
+      return;
+    }
     const body = this.toBody(exception);
     if (body.statusCode >= 500 && !(exception instanceof AppError)) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      this.logger.error(
+        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      );
     }
-    const { httpAdapter } = this.adapterHost;
-    httpAdapter.reply(host.switchToHttp().getResponse(), body, body.statusCode);
+    httpAdapter.reply(response, body, body.statusCode);
   }
 
   toBody(exception: unknown): ErrorBody {
@@ -59,7 +74,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status === 400 && isJsonSyntaxError(exception)) {
         return { statusCode: 400, error: REASON[400], message: MALFORMED_JSON };
       }
-      if (typeof res === 'string') return { statusCode: status, error: REASON[status] ?? exception.name, message: res };
+      if (typeof res === 'string')
+        return { statusCode: status, error: REASON[status] ?? exception.name, message: res };
       const r = res as Partial<ErrorBody> & Record<string, unknown>;
       return {
         ...r,
@@ -70,12 +86,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof AppError) {
       const status = CODE_STATUS[exception.code];
-      return { statusCode: status, error: REASON[status], message: exception.message, ...(exception.details ? { details: exception.details } : {}) };
+      return {
+        statusCode: status,
+        error: REASON[status],
+        message: exception.message,
+        ...(exception.details ? { details: exception.details } : {}),
+      };
     }
     const parser = parserError(exception);
     if (parser) return parser;
     return { statusCode: 500, error: REASON[500], message: 'Internal server error' };
   }
+}
+
+function isCustomBody(res: string | object): boolean {
+  return typeof res === 'object' && res !== null && !('message' in res);
 }
 
 const MALFORMED_JSON = 'Malformed JSON body: send valid JSON with Content-Type: application/json';
@@ -88,11 +113,22 @@ function isJsonSyntaxError(e: HttpException): boolean {
 
 /** Errors raised before the handler by Express body-parser or Fastify's content-type parser. */
 function parserError(e: unknown): ErrorBody | undefined {
-  const err = e as { status?: number; statusCode?: number; type?: string; code?: string; limit?: number; message?: string };
+  const err = e as {
+    status?: number;
+    statusCode?: number;
+    type?: string;
+    code?: string;
+    limit?: number;
+    message?: string;
+  };
   const status = err?.statusCode ?? err?.status;
   if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   let message = err.message ?? REASON[status] ?? 'Bad request';
-  if (err.type === 'entity.parse.failed' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message)) {
+  if (
+    err.type === 'entity.parse.failed' ||
+    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    /JSON/.test(message)
+  ) {
     message = MALFORMED_JSON;
   } else if (status === 413) {
     message = `Request body is too large${err.limit ? ` (limit ${err.limit} bytes)` : ''}`;

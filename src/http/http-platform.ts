@@ -31,7 +31,11 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
 }
 
 /** `abortOnError: false`: a start-up error is thrown to the caller (which stops the embedded Redis) instead of exiting at once. */
-export const APP_OPTIONS: NestApplicationOptions = { bufferLogs: true, bodyParser: false, abortOnError: false };
+export const APP_OPTIONS: NestApplicationOptions = {
+  bufferLogs: true,
+  bodyParser: false,
+  abortOnError: false,
+};
 
 /** Everything applied to the app after it is created, the same in `main.ts`, `worker.ts` and tests. */
 export async function configureApp(app: INestApplication, config: AppConfig): Promise<void> {
@@ -53,7 +57,9 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
     app,
     new DocumentBuilder()
       .setTitle('Nest Redis patterns')
-      .setDescription('Reference API: cache, locks, rate limits, sessions, queues and realtime on Redis')
+      .setDescription(
+        'Reference API: cache, locks, rate limits, sessions, queues and realtime on Redis',
+      )
       .setVersion('0.1.0')
       .build(),
   );

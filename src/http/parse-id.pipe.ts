@@ -13,7 +13,9 @@ export const MAX_ID = 2_147_483_647;
 export class ParseIdPipe implements PipeTransform<string, number> {
   transform(value: string): number {
     if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > MAX_ID) {
-      throw new BadRequestException(`id must be a positive integer (1-${MAX_ID}), got "${String(value).slice(0, 40)}"`);
+      throw new BadRequestException(
+        `id must be a positive integer (1-${MAX_ID}), got "${String(value).slice(0, 40)}"`,
+      );
     }
     return Number(value);
   }

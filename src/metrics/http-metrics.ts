@@ -1,4 +1,10 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, NestMiddleware } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  NestMiddleware,
+} from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
@@ -21,7 +27,11 @@ export class HttpMetricsMiddleware implements NestMiddleware {
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       this.metrics.httpDuration.observe(
-        { method: req.method ?? 'GET', route: (req as Tagged)[ROUTE] ?? 'unmatched', status_code: String(res.statusCode) },
+        {
+          method: req.method ?? 'GET',
+          route: (req as Tagged)[ROUTE] ?? 'unmatched',
+          status_code: String(res.statusCode),
+        },
         seconds,
       );
     });
@@ -34,7 +44,10 @@ export class HttpMetricsMiddleware implements NestMiddleware {
 export class HttpRouteInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() === 'http') {
-      const parts = [Reflect.getMetadata(PATH_METADATA, ctx.getClass()), Reflect.getMetadata(PATH_METADATA, ctx.getHandler())]
+      const parts = [
+        Reflect.getMetadata(PATH_METADATA, ctx.getClass()),
+        Reflect.getMetadata(PATH_METADATA, ctx.getHandler()),
+      ]
         .flat()
         .filter((p): p is string => typeof p === 'string' && p !== '' && p !== '/')
         .map((p) => p.replace(/^\/|\/$/g, ''));

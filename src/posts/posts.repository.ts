@@ -24,13 +24,17 @@ export class PostsRepository {
       );
       return rows[0];
     } catch (err) {
-      if (pgErrorCode(err) === PG.foreignKeyViolation) throw new InvalidReferenceError('userId', input.userId);
+      if (pgErrorCode(err) === PG.foreignKeyViolation)
+        throw new InvalidReferenceError('userId', input.userId);
       throw err;
     }
   }
 
   /** The newest posts of a user, newest first. */
   recentByUser(userId: number, limit: number): Promise<Post[]> {
-    return this.db.query<Post>(`SELECT ${COLUMNS} FROM posts WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, [userId, limit]);
+    return this.db.query<Post>(
+      `SELECT ${COLUMNS} FROM posts WHERE user_id = $1 ORDER BY id DESC LIMIT $2`,
+      [userId, limit],
+    );
   }
 }

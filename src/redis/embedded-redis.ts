@@ -78,7 +78,11 @@ function isRedisProcess(pid: number): boolean {
   }
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
@@ -135,16 +139,26 @@ export class RedisServerProcess {
     for (let attempt = 0; attempt < 5; attempt++) {
       this.port = this.options.port ?? (await freePort());
       const args = [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--protected-mode', 'yes',
-        '--dir', dir,
-        '--pidfile', join(dir, 'redis.pid'),
-        '--logfile', join(dir, 'redis.log'),
-        '--daemonize', 'no',
-        '--save', '',
-        '--appendonly', this.options.appendonly === false ? 'no' : 'yes',
-        '--maxmemory-policy', 'noeviction',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--protected-mode',
+        'yes',
+        '--dir',
+        dir,
+        '--pidfile',
+        join(dir, 'redis.pid'),
+        '--logfile',
+        join(dir, 'redis.log'),
+        '--daemonize',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        this.options.appendonly === false ? 'no' : 'yes',
+        '--maxmemory-policy',
+        'noeviction',
         ...(this.options.args ?? []),
       ];
       // Own process group: a terminal's Ctrl-C reaches the app, which then closes its
@@ -153,7 +167,10 @@ export class RedisServerProcess {
       this.child = child;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const ready = waitFor(() => pingRedis(this.port), this.options.readyTimeoutMs ?? 30_000);
-      const outcome = await Promise.race([ready.then((ok) => (ok ? 'ready' : 'timeout')), exited.then(() => 'exited')]);
+      const outcome = await Promise.race([
+        ready.then((ok) => (ok ? 'ready' : 'timeout')),
+        exited.then(() => 'exited'),
+      ]);
       if (outcome === 'ready') {
         if (this.options.watchdog !== false) this.startWatchdog(child.pid!);
         return this;
@@ -191,10 +208,14 @@ export class RedisServerProcess {
     const script =
       'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
       'grep -q redis-server "/proc/$2/cmdline" 2>/dev/null && kill -TERM "$2"';
-    const w = spawn('/bin/sh', ['-c', script, 'redis-watchdog', String(process.pid), String(redisPid)], {
-      stdio: 'ignore',
-      detached: true,
-    });
+    const w = spawn(
+      '/bin/sh',
+      ['-c', script, 'redis-watchdog', String(process.pid), String(redisPid)],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
     w.unref();
     this.watchdogChild = w;
   }
@@ -203,7 +224,9 @@ export class RedisServerProcess {
     if (!existsSync(pidFile)) return;
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && isRedisProcess(pid)) {
-      new Logger('EmbeddedRedis').warn(`stopping redis-server left over from an earlier run (pid ${pid})`);
+      new Logger('EmbeddedRedis').warn(
+        `stopping redis-server left over from an earlier run (pid ${pid})`,
+      );
       process.kill(pid, 'SIGTERM');
       if (!(await waitFor(() => !processAlive(pid), 10_000))) process.kill(pid, 'SIGKILL');
     }

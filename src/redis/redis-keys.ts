@@ -8,7 +8,9 @@ const SAFE_PART = /^[A-Za-z0-9_.@=+-]{1,64}$/;
  */
 export function keyPart(part: string | number): string {
   const s = String(part);
-  return SAFE_PART.test(s) ? s : `h.${createHash('sha256').update(s).digest('base64url').slice(0, 22)}`;
+  return SAFE_PART.test(s)
+    ? s
+    : `h.${createHash('sha256').update(s).digest('base64url').slice(0, 22)}`;
 }
 
 /**
@@ -33,7 +35,8 @@ export class RedisKeys {
   }
 
   namespace(ns: string): RedisKeys {
-    if (!/^[a-z][a-z0-9-]*$/.test(ns)) throw new Error(`Invalid key namespace "${ns}": use lower-case letters, digits and "-"`);
+    if (!/^[a-z][a-z0-9-]*$/.test(ns))
+      throw new Error(`Invalid key namespace "${ns}": use lower-case letters, digits and "-"`);
     return new RedisKeys(this.prefix, this.ns ? `${this.ns}:${ns}` : ns);
   }
 

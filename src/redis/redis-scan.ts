@@ -17,7 +17,10 @@ export interface ScanOptions {
  * @example
  * for await (const batch of scanKeys(redis, { match: keys.pattern() })) await redis.unlink(...batch);
  */
-export async function* scanKeys(client: RedisClient, options: ScanOptions): AsyncGenerator<string[]> {
+export async function* scanKeys(
+  client: RedisClient,
+  options: ScanOptions,
+): AsyncGenerator<string[]> {
   const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
   for (const node of nodes) {
     let cursor = '0';

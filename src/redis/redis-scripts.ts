@@ -25,7 +25,9 @@ export function loadLuaScripts(dir: string): LuaScript[] {
       const lua = readFileSync(join(dir, file), 'utf8');
       const m = KEYS_HEADER.exec(lua);
       if (!m) throw new Error(`${join(dir, file)}: missing "-- KEYS: <n>" header line`);
-      const name = basename(file, '.lua').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+      const name = basename(file, '.lua').replace(/-([a-z0-9])/g, (_, c: string) =>
+        c.toUpperCase(),
+      );
       return { name, numberOfKeys: Number(m[1]), lua };
     });
 }

@@ -25,7 +25,12 @@ export interface ConnectionOverrides {
 }
 
 /** Capped exponential back-off with full jitter: 50 ms, 100 ms, … up to 2 s. Never gives up. */
-export function retryDelay(attempt: number, baseMs = 50, capMs = 2000, random = Math.random): number {
+export function retryDelay(
+  attempt: number,
+  baseMs = 50,
+  capMs = 2000,
+  random = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
   return Math.max(baseMs, Math.round(ceiling * (0.5 + random() / 2)));
 }
@@ -48,11 +53,15 @@ export function describeTopology(t: RedisTopology): string {
  * Builds an ioredis client for any topology from config alone. The rest of the code only sees
  * {@link RedisClient}.
  */
-export function createRedisClient(settings: ConnectionSettings, o: ConnectionOverrides): RedisClient {
+export function createRedisClient(
+  settings: ConnectionSettings,
+  o: ConnectionOverrides,
+): RedisClient {
   const base: RedisOptions = {
     connectionName: o.name,
     connectTimeout: settings.connectTimeoutMs,
-    commandTimeout: o.commandTimeout === null ? undefined : (o.commandTimeout ?? settings.commandTimeoutMs),
+    commandTimeout:
+      o.commandTimeout === null ? undefined : (o.commandTimeout ?? settings.commandTimeoutMs),
     maxRetriesPerRequest: o.maxRetriesPerRequest === undefined ? 2 : o.maxRetriesPerRequest,
     enableAutoPipelining: o.enableAutoPipelining ?? false,
     enableOfflineQueue: o.enableOfflineQueue ?? true,
@@ -99,13 +108,20 @@ const ERROR_LOG_INTERVAL_MS = 5000;
  * errors (an outage logs its error once per interval, not once per retry). Never logs
  * credentials: only the role name and host:port.
  */
-export function attachConnectionLogging(client: RedisClient, name: string, where: string, logger: Logger): void {
+export function attachConnectionLogging(
+  client: RedisClient,
+  name: string,
+  where: string,
+  logger: Logger,
+): void {
   let lastErrorAt = 0;
   let suppressed = 0;
   client.on('connect', () => logger.log(`redis ${name}: connected to ${where}`));
   client.on('ready', () => logger.log(`redis ${name}: ready`));
   client.on('close', () => logger.warn(`redis ${name}: connection closed`));
-  client.on('reconnecting', (delay: number) => logger.debug(`redis ${name}: reconnecting in ${delay} ms`));
+  client.on('reconnecting', (delay: number) =>
+    logger.debug(`redis ${name}: reconnecting in ${delay} ms`),
+  );
   client.on('end', () => logger.log(`redis ${name}: connection ended`));
   client.on('error', (err: Error) => {
     const now = Date.now();

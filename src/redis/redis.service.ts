@@ -27,12 +27,23 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(@InjectConfig() private readonly config: AppConfig) {
     const r = config.redis;
     if (r.state.mode === 'embedded') {
-      throw new Error('The embedded redis-server was not started: start the app through src/main.ts or src/worker.ts, or set REDIS_URL');
+      throw new Error(
+        'The embedded redis-server was not started: start the app through src/main.ts or src/worker.ts, or set REDIS_URL',
+      );
     }
-    const common = { commandTimeoutMs: r.commandTimeoutMs, connectTimeoutMs: r.connectTimeoutMs, username: r.username, password: r.password, tls: r.tls };
+    const common = {
+      commandTimeoutMs: r.commandTimeoutMs,
+      connectTimeoutMs: r.connectTimeoutMs,
+      username: r.username,
+      password: r.password,
+      tls: r.tls,
+    };
     const state: RedisTopology = r.state;
     const cache: RedisTopology = r.cache.mode === 'same' ? state : r.cache;
-    this.settings = { state: { ...common, topology: state }, cache: { ...common, topology: cache } };
+    this.settings = {
+      state: { ...common, topology: state },
+      cache: { ...common, topology: cache },
+    };
   }
 
   /** The shared command client of a role (created on first use). */
@@ -58,13 +69,22 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
    * - `blocking`: BLPOP, XREAD BLOCK, BullMQ workers: no command timeout, `maxRetriesPerRequest: null`.
    * The caller may close it; whatever is still open is closed on shutdown.
    */
-  createDedicated(kind: DedicatedConnectionKind, name: string, role: RedisRole = 'state'): RedisClient {
+  createDedicated(
+    kind: DedicatedConnectionKind,
+    name: string,
+    role: RedisRole = 'state',
+  ): RedisClient {
     const c = createRedisClient(this.settings[role], {
       name: `${this.config.redis.prefix}:${kind}:${name}`,
       maxRetriesPerRequest: kind === 'blocking' ? null : 2,
       commandTimeout: kind === 'blocking' ? null : undefined,
     });
-    attachConnectionLogging(c, `${kind}:${name}`, describeTopology(this.settings[role].topology), this.logger);
+    attachConnectionLogging(
+      c,
+      `${kind}:${name}`,
+      describeTopology(this.settings[role].topology),
+      this.logger,
+    );
     this.dedicated.add(c);
     c.once('end', () => this.dedicated.delete(c));
     return c;
@@ -91,7 +111,9 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         policies.push(reply[1] ?? 'unknown');
       }
     } catch (err) {
-      this.logger.warn(`redis state: could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`);
+      this.logger.warn(
+        `redis state: could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`,
+      );
       return policies;
     }
     const bad = policies.filter((p) => p !== 'noeviction');

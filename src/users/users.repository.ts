@@ -26,7 +26,10 @@ export class UsersRepository {
 
   async create(input: { email: string; name: string }): Promise<User> {
     try {
-      const rows = await this.db.query<User>(`INSERT INTO users (email, name) VALUES ($1, $2) RETURNING ${COLUMNS}`, [input.email, input.name]);
+      const rows = await this.db.query<User>(
+        `INSERT INTO users (email, name) VALUES ($1, $2) RETURNING ${COLUMNS}`,
+        [input.email, input.name],
+      );
       return rows[0];
     } catch (err) {
       throw mapUniqueEmail(err, input.email);
@@ -49,5 +52,7 @@ export class UsersRepository {
 }
 
 function mapUniqueEmail(err: unknown, email?: string): unknown {
-  return pgErrorCode(err) === PG.uniqueViolation ? new ConflictError(`a user with email ${email} already exists`, { field: 'email' }) : err;
+  return pgErrorCode(err) === PG.uniqueViolation
+    ? new ConflictError(`a user with email ${email} already exists`, { field: 'email' })
+    : err;
 }

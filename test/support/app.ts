@@ -13,14 +13,17 @@ export const isClusterRun = (): boolean => Boolean(process.env.TEST_REDIS_CLUSTE
 
 /** The shared Redis of this run as environment variables for {@link loadConfig}. */
 export function sharedRedisEnv(): Record<string, string> {
-  if (process.env.TEST_REDIS_CLUSTER_NODES) return { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES };
+  if (process.env.TEST_REDIS_CLUSTER_NODES)
+    return { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES };
   if (process.env.TEST_REDIS_URL) return { REDIS_URL: process.env.TEST_REDIS_URL };
   throw new Error('No test Redis: run e2e suites through jest (globalSetup starts one)');
 }
 
 /** A key prefix unique to this test file and run, so files sharing a Redis never see each other's keys. */
 export function testPrefix(file: string): string {
-  return `t-${basename(file).replace(/\..*$/, '').replace(/[^A-Za-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  return `t-${basename(file)
+    .replace(/\..*$/, '')
+    .replace(/[^A-Za-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
 export interface TestAppOptions {
@@ -50,12 +53,14 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     HTTP_PLATFORM: o.platform ?? 'fastify',
     REDIS_PREFIX: o.prefix,
-    REDIS_COMMAND_TIMEOUT_MS: '500',
+    REDIS_COMMAND_TIMEOUT_MS: '2000',
     DATABASE_URL: 'memory://',
     ...sharedRedisEnv(),
     ...o.env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, o.role ?? 'all')] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, o.role ?? 'all')],
+  }).compile();
   const app = moduleRef.createNestApplication(createHttpAdapter(config), APP_OPTIONS);
   await configureApp(app, config);
   await app.listen(0, '127.0.0.1');
@@ -67,6 +72,7 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
 export async function http(
   url: string,
   init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test bodies are asserted field by field
 ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
   const headers: Record<string, string> = { ...init.headers };
   let body: string | undefined;

@@ -47,7 +47,8 @@ export function databaseTargets(): DatabaseTarget[] {
         await Promise.all(pgOpened.splice(0).map((d) => d.close()));
         const admin = new Pool({ connectionString: url, max: 1 });
         try {
-          for (const s of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+          for (const s of schemas.splice(0))
+            await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
         } finally {
           await admin.end();
         }

@@ -10,9 +10,16 @@ import { pingRedis, RedisServerProcess } from '../../src/redis/embedded-redis';
  * instance), data in a temp folder, no persistence, killed with the test run. Built on the
  * same RedisServerProcess the app uses in development.
  */
-export async function startRedisServer(options: { port?: number; args?: string[] } = {}): Promise<TestRedis> {
+export async function startRedisServer(
+  options: { port?: number; args?: string[] } = {},
+): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'nrp-redis-'));
-  const server = await new RedisServerProcess({ dir, port: options.port, appendonly: false, args: options.args }).start();
+  const server = await new RedisServerProcess({
+    dir,
+    port: options.port,
+    appendonly: false,
+    args: options.args,
+  }).start();
   return new TestRedis(server, dir, options.args);
 }
 
@@ -44,7 +51,12 @@ export class TestRedis {
   /** Starts a fresh server on the same port. */
   async restart(): Promise<void> {
     await this.server.stop();
-    this.server = await new RedisServerProcess({ dir: this.dir, port: this.port, appendonly: false, args: this.args }).start();
+    this.server = await new RedisServerProcess({
+      dir: this.dir,
+      port: this.port,
+      appendonly: false,
+      args: this.args,
+    }).start();
   }
 
   async close(): Promise<void> {
@@ -81,7 +93,11 @@ function run(cmd: string, args: string[]): Promise<string> {
     p.stdout.on('data', (d) => (out += String(d)));
     p.stderr.on('data', (d) => (out += String(d)));
     p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))));
+    p.once('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`)),
+    );
   });
 }
 
@@ -104,11 +120,25 @@ export class TestRedisCluster {
         nodes.push(
           await startRedisServer({
             port,
-            args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'],
+            args: [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--cluster-node-timeout',
+              '3000',
+            ],
           }),
         );
       }
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes']);
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ]);
       const deadline = Date.now() + 30_000;
       for (const n of nodes) {
         for (;;) {

@@ -55,7 +55,8 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     REDIS_PREFIX: o.prefix,
     REDIS_COMMAND_TIMEOUT_MS: '2000',
     DATABASE_URL: 'memory://',
-    ...sharedRedisEnv(),
+    // A suite with a private server (REDIS_URL) must not also get the shared Cluster's nodes.
+    ...(o.env?.REDIS_URL ? {} : sharedRedisEnv()),
     ...o.env,
   });
   const moduleRef = await Test.createTestingModule({

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import { CacheModule } from './cache/cache.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig, AppRole } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
@@ -51,6 +52,7 @@ export class AppModule {
         MetricsModule,
         HttpModule,
         HealthModule,
+        CacheModule,
         ...(role === 'worker' ? [] : API_MODULES),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

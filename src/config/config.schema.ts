@@ -36,6 +36,16 @@ export interface AppConfig {
     password?: string;
     tls: boolean;
   };
+  cache: {
+    /** Default fresh time of an entry. */
+    defaultTtlMs: number;
+    /** In-memory L1 size; 0 turns L1 off (the default: every read goes to Redis). */
+    l1MaxEntries: number;
+    /** Cap on how long an L1 entry lives (it never outlives the Redis entry either). */
+    l1TtlMs: number;
+    /** How long a tag invalidation is remembered; also the longest an entry can live. */
+    tagTtlMs: number;
+  };
   database:
     { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
   secrets: { jwtSecret: string; sessionSecret: string };
@@ -231,6 +241,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       username: str('REDIS_USERNAME'),
       password: str('REDIS_PASSWORD'),
       tls: bool('REDIS_TLS', false),
+    },
+    cache: {
+      defaultTtlMs: int('CACHE_DEFAULT_TTL_MS', 60_000, 1, 30 * 86_400_000),
+      l1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 0, 0, 10_000_000),
+      l1TtlMs: int('CACHE_L1_TTL_MS', 5_000, 1, 86_400_000),
+      tagTtlMs: int('CACHE_TAG_TTL_MS', 7 * 86_400_000, 60_000, 365 * 86_400_000),
     },
     database,
     secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecret: secret('SESSION_SECRET') },

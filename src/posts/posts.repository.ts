@@ -30,6 +30,14 @@ export class PostsRepository {
     }
   }
 
+  async countByUser(userId: number): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM posts WHERE user_id = $1',
+      [userId],
+    );
+    return n;
+  }
+
   /** The newest posts of a user, newest first. */
   recentByUser(userId: number, limit: number): Promise<Post[]> {
     return this.db.query<Post>(

@@ -1,0 +1,51 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { RedisService } from '../redis/redis.service';
+import type { RedisClient } from '../redis/redis.constants';
+import { CacheService } from './cache.service';
+
+/**
+ * Keeps this instance's L1 coherent: subscribes to the invalidation channel and applies other
+ * instances' broadcasts. Pub/sub is at-most-once, so L1 is cleared whenever the subscriber
+ * reconnects (messages may have been missed meanwhile) and whenever a sequence gap shows a lost
+ * message; L1 entries also expire after CACHE_L1_TTL_MS. Only runs when L1 is on.
+ */
+@Injectable()
+export class CacheInvalidationListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('CacheInvalidation');
+  private sub?: RedisClient;
+  private readonly lastSeq = new Map<string, number>();
+
+  constructor(
+    private readonly cache: CacheService,
+    private readonly redis: RedisService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.cache.l1Enabled) return;
+    const sub = this.redis.createDedicated('subscriber', 'cache-invalidation', 'cache');
+    this.sub = sub;
+    let readyOnce = false;
+    sub.on('ready', () => {
+      if (readyOnce) {
+        this.cache.clearL1();
+        this.lastSeq.clear();
+        this.logger.warn(
+          'invalidation subscriber reconnected: L1 cleared (broadcasts may have been missed)',
+        );
+      }
+      readyOnce = true;
+    });
+    sub.on('message', (_channel: string, message: string) =>
+      this.cache.applyRemote(message, this.lastSeq),
+    );
+    await sub
+      .subscribe(this.cache.channel)
+      .catch((err: Error) =>
+        this.logger.error(`cannot subscribe to cache invalidations: ${err.message}`),
+      );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.sub?.disconnect();
+  }
+}

@@ -1,0 +1,54 @@
+import type { CacheKeyContext, CacheKeySource } from './cache.decorators';
+
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` make the same key. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
+      : v,
+  );
+}
+
+function lookup(ctx: CacheKeyContext, path: string, http: boolean): unknown {
+  const [head, ...rest] = path.split('.');
+  let v: unknown = /^\d+$/.test(head)
+    ? ctx.args[Number(head)]
+    : http
+      ? (ctx.params[head] ?? ctx.query[head])
+      : undefined;
+  for (const p of rest)
+    v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[p];
+  return v;
+}
+
+/** Fills `{name}` / `{0}` / `{0.id}` placeholders; a placeholder with no value is an error, not an `undefined` key. */
+export function buildKey(
+  source: CacheKeySource | undefined,
+  ctx: CacheKeyContext,
+  fallback: string,
+  http: boolean,
+): string {
+  if (typeof source === 'function') return source(ctx);
+  if (source === undefined)
+    return `${fallback}:${stableStringify(http ? { p: ctx.params, q: ctx.query } : ctx.args)}`;
+  return source.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+    const v = lookup(ctx, name, http);
+    if (v === undefined) throw new Error(`Cache key "${source}": no value for {${name}}`);
+    return typeof v === 'object' ? stableStringify(v) : String(v as string | number | boolean);
+  });
+}
+
+export function buildTags(
+  source: string[] | ((ctx: CacheKeyContext) => string[]) | undefined,
+  ctx: CacheKeyContext,
+  http: boolean,
+): string[] | undefined {
+  if (!source) return undefined;
+  const tags =
+    typeof source === 'function' ? source(ctx) : source.map((t) => buildKey(t, ctx, '', http));
+  return tags;
+}

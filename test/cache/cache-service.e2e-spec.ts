@@ -1,0 +1,197 @@
+import { CacheService } from '../../src/cache/cache.service';
+import { CacheSerializationError } from '../../src/cache/cache-serializer';
+import { createTestApp, TestApp, testPrefix } from '../support/app';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A loader that counts its calls and takes `ms` to answer. */
+function slowLoader<T>(value: T, ms = 50) {
+  const l = {
+    calls: 0,
+    fn: async () => {
+      l.calls += 1;
+      await sleep(ms);
+      return value;
+    },
+  };
+  return l;
+}
+
+describe('CacheService against real Redis', () => {
+  const prefix = testPrefix(__filename);
+  let a: TestApp;
+  let b: TestApp;
+  let cacheA: CacheService;
+  let cacheB: CacheService;
+  let n = 0;
+  const key = () => `k:${++n}`;
+
+  beforeAll(async () => {
+    // Two instances of one fleet: same Redis, same prefix.
+    [a, b] = await Promise.all([
+      createTestApp({ prefix, role: 'api' }),
+      createTestApp({ prefix, role: 'api' }),
+    ]);
+    cacheA = a.app.get(CacheService);
+    cacheB = b.app.get(CacheService);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it('500 concurrent reads of a cold key call the loader once in one process', async () => {
+    const k = key();
+    const loader = slowLoader({ answer: 42 });
+    const results = await Promise.all(
+      Array.from({ length: 500 }, () => cacheA.getOrSet(k, loader.fn, { ttl: 60_000 })),
+    );
+    expect(loader.calls).toBe(1);
+    expect(results.every((r) => r.answer === 42)).toBe(true);
+    expect(await cacheA.getOrSet(k, loader.fn)).toEqual({ answer: 42 });
+    expect(loader.calls).toBe(1);
+  });
+
+  it('two instances load a cold key at most once each; with the fleet lock exactly once in all', async () => {
+    const k1 = key();
+    const l1 = slowLoader('v', 100);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? cacheA : cacheB).getOrSet(k1, l1.fn)),
+    );
+    expect(l1.calls).toBeGreaterThanOrEqual(1);
+    expect(l1.calls).toBeLessThanOrEqual(2);
+
+    const k2 = key();
+    const l2 = slowLoader('v', 100);
+    const values = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 ? cacheA : cacheB).getOrSet(k2, l2.fn, { lock: true }),
+      ),
+    );
+    expect(l2.calls).toBe(1);
+    expect(new Set(values)).toEqual(new Set(['v']));
+  });
+
+  it('caches null as a negative entry, and never caches undefined', async () => {
+    const k = key();
+    const nul = slowLoader(null, 1);
+    expect(await cacheA.getOrSet(k, nul.fn, { negativeTtl: 60_000 })).toBeNull();
+    expect(await cacheA.getOrSet(k, nul.fn, { negativeTtl: 60_000 })).toBeNull();
+    expect(nul.calls).toBe(1);
+
+    const k2 = key();
+    const undef = slowLoader(undefined, 1);
+    await cacheA.getOrSet(k2, undef.fn);
+    await cacheA.getOrSet(k2, undef.fn);
+    expect(undef.calls).toBe(2);
+  });
+
+  it('a negative entry expires after negativeTtl', async () => {
+    const k = key();
+    const nul = slowLoader(null, 1);
+    await cacheA.getOrSet(k, nul.fn, { negativeTtl: 100 });
+    await sleep(250);
+    await cacheA.getOrSet(k, nul.fn, { negativeTtl: 100 });
+    expect(nul.calls).toBe(2);
+  });
+
+  it('invalidates by tag across instances, without touching other tags', async () => {
+    const [k1, k2] = [key(), key()];
+    const l1 = slowLoader('one', 1);
+    const l2 = slowLoader('two', 1);
+    await cacheA.getOrSet(k1, l1.fn, { tags: ['team:1'] });
+    await cacheA.getOrSet(k2, l2.fn, { tags: ['team:2'] });
+    await cacheB.invalidateTags(['team:1']);
+    await sleep(5); // the tag timestamp must be strictly older than the next load's start
+    await cacheA.getOrSet(k1, l1.fn, { tags: ['team:1'] });
+    await cacheA.getOrSet(k2, l2.fn, { tags: ['team:2'] });
+    expect(l1.calls).toBe(2);
+    expect(l2.calls).toBe(1);
+    // Reading without naming the tags still honours the tags stored in the entry.
+    await cacheB.invalidateTags(['team:2']);
+    expect(await cacheA.get(k2)).toBeUndefined();
+  });
+
+  it('serves a stale value while exactly one refresh runs (stale-while-revalidate)', async () => {
+    const k = key();
+    let version = 0;
+    let calls = 0;
+    const loader = async () => {
+      calls += 1;
+      await sleep(150);
+      return ++version;
+    };
+    const opts = { ttl: 1000, staleTtl: 10_000, beta: 0 };
+    expect(await cacheA.getOrSet(k, loader, opts)).toBe(1);
+    await sleep(1050); // now stale, inside the grace window
+    const burst = await Promise.all(
+      Array.from({ length: 50 }, () => cacheA.fetch(k, loader, opts)),
+    );
+    expect(burst.every((r) => r.result === 'stale' && r.value === 1)).toBe(true);
+    expect(calls).toBe(2); // the first load plus exactly one refresh
+    await sleep(300);
+    expect(await cacheA.fetch(k, loader, opts)).toEqual({ value: 2, result: 'hit' });
+    expect(calls).toBe(2);
+  });
+
+  it('serves the stale value when the refresh fails (stale-if-error)', async () => {
+    const k = key();
+    await cacheA.getOrSet(k, () => 'good', { ttl: 50, staleTtl: 10_000 });
+    await sleep(100);
+    const r = await cacheA.fetch(k, () => Promise.reject(new Error('db down')), {
+      ttl: 50,
+      staleTtl: 10_000,
+    });
+    expect(r).toEqual({ value: 'good', result: 'stale' });
+  });
+
+  it('returns the fresh value when the refresh beats the soft timeout, the stale one otherwise', async () => {
+    const k = key();
+    await cacheA.getOrSet(k, () => 'v1', { ttl: 50, staleTtl: 10_000 });
+    await sleep(100);
+    expect(
+      await cacheA.fetch(k, async () => 'v2', { ttl: 50, staleTtl: 10_000, timeout: 1000 }),
+    ).toEqual({ value: 'v2', result: 'miss' });
+    await sleep(100);
+    const slow = await cacheA.fetch(k, () => sleep(500).then(() => 'v3'), {
+      ttl: 50,
+      staleTtl: 10_000,
+      timeout: 20,
+    });
+    expect(slow).toEqual({ value: 'v2', result: 'stale' });
+  });
+
+  it('fails a load after the hard timeout, and the late value is still stored', async () => {
+    const k = key();
+    await expect(
+      cacheA.getOrSet(k, () => sleep(300).then(() => 'late'), { hardTimeout: 50 }),
+    ).rejects.toThrow(/hard timeout of 50 ms/);
+    await sleep(400);
+    expect(await cacheA.get(k)).toBe('late');
+  });
+
+  it('keeps Dates as Dates and refuses values JSON cannot hold at the call site', async () => {
+    const k = key();
+    const when = new Date('2026-01-02T03:04:05.000Z');
+    await cacheA.getOrSet(k, () => ({ when }));
+    const back = await cacheB.getOrSet<{ when: Date }>(k, () => ({ when: new Date(0) }));
+    expect(back.when).toBeInstanceOf(Date);
+    expect(back.when.toISOString()).toBe(when.toISOString());
+    await expect(cacheA.getOrSet(key(), () => ({ big: 1n }))).rejects.toBeInstanceOf(
+      CacheSerializationError,
+    );
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(cacheA.set(key(), circular)).rejects.toBeInstanceOf(CacheSerializationError);
+  });
+
+  it('deletes by prefix with SCAN, leaving other caches alone', async () => {
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => cacheA.set(`report:${i}`, i, { cache: 'ops' })),
+    );
+    await cacheA.set('keep', 1, { cache: 'ops' });
+    await cacheA.set('report:0', 1, { cache: 'other' });
+    expect(await cacheA.deleteByPrefix('ops', 'report:')).toBe(30);
+    expect(await cacheA.get('keep', { cache: 'ops' })).toBe(1);
+    expect(await cacheA.get('report:0', { cache: 'other' })).toBe(1);
+  });
+});

@@ -38,7 +38,7 @@ export function buildKey(
   return source.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = lookup(ctx, name, http);
     if (v === undefined) throw new Error(`Cache key "${source}": no value for {${name}}`);
-    return typeof v === 'object' ? stableStringify(v) : String(v as string | number | boolean);
+    return typeof v === 'object' ? stableStringify(v) : String(v);
   });
 }
 

@@ -38,7 +38,9 @@ export function buildKey(
   return source.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const v = lookup(ctx, name, http);
     if (v === undefined) throw new Error(`Cache key "${source}": no value for {${name}}`);
-    return typeof v === 'object' || typeof v === 'function' ? stableStringify(v) : `${v as string | number | boolean | bigint}`;
+    return typeof v === 'object' || typeof v === 'function'
+      ? stableStringify(v)
+      : `${v as string | number | boolean | bigint}`;
   });
 }
 

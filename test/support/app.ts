@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { AppModule } from '../../src/app.module';
+import { Database } from '../../src/database/database';
 import { AppConfig, AppRole, HttpPlatform, loadConfig } from '../../src/config/config.schema';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/http/http-platform';
 
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   prefix: string;
   /** Extra environment (REDIS_URL to a private server, DATABASE_URL, …). */
   env?: Record<string, string>;
+  /** A database shared with other apps of the test (several instances of one fleet). */
+  database?: Database;
 }
 
 export interface TestApp {
@@ -59,9 +62,11 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     ...(o.env?.REDIS_URL ? {} : sharedRedisEnv()),
     ...o.env,
   });
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config, o.role ?? 'all')],
-  }).compile();
+  });
+  if (o.database) builder.overrideProvider(Database).useValue(o.database);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication(createHttpAdapter(config), APP_OPTIONS);
   await configureApp(app, config);
   await app.listen(0, '127.0.0.1');

@@ -227,7 +227,11 @@ export class CacheService implements OnModuleInit {
     const cache = options.cache ?? 'default';
     const full = (Array.isArray(keys) ? keys : [keys]).map((key) => this.entryKey(cache, key));
     if (full.length === 0) return;
-    await Promise.all(full.map((k) => this.redis.unlink(k)));
+    // Fail open: the database write this eviction follows has already committed; a Redis
+    // outage must not turn it into an error. The entry then lives until its TTL at most.
+    await Promise.all(full.map((k) => this.redis.unlink(k))).catch((err) =>
+      this.failOpen('del', err),
+    );
     await this.broadcast(cache, full, []);
   }
 
@@ -238,7 +242,7 @@ export class CacheService implements OnModuleInit {
     const multi = this.state.multi();
     for (const tag of tags)
       multi.set(this.tagKey(tag), String(now), 'PX', this.config.cache.tagTtlMs);
-    await multi.exec();
+    await multi.exec().catch((err) => this.failOpen('invalidateTags', err));
     await this.broadcast(options.cache ?? 'default', [], tags);
   }
 
@@ -401,7 +405,9 @@ export class CacheService implements OnModuleInit {
     const wait = lockOpts.wait ?? ttl;
     const lockKey = `${k}:lock`;
     const token = randomBytes(16).toString('hex');
-    const acquired = (await this.redis.set(lockKey, token, 'PX', ttl, 'NX')) === 'OK';
+    const acquired =
+      (await this.redis.set(lockKey, token, 'PX', ttl, 'NX').catch(() => null)) === 'OK';
+    if (!acquired && this.redis.status !== 'ready') return { found: false };
     if (acquired) {
       try {
         return { found: true, value: await this.loadAndStore(cache, k, loader, options, false) };

@@ -183,6 +183,17 @@ describe.each(PLATFORMS)('cache with Redis stopped on %s', (platform) => {
     const down = await http(`${t.url}/metrics`);
     expect(down.text).toMatch(/cache_requests_total\{cache="users",result="error"\} [1-9]/);
     expect((await http(`${t.url}/api/users/1/stats`)).status).toBe(200);
+    // Writes still succeed: the database commits, the eviction fails open.
+    const patched = await http(`${t.url}/api/users/2`, {
+      method: 'PATCH',
+      body: { name: 'Written while Redis was down' },
+    });
+    expect(patched.status).toBe(200);
+    const posted = await http(`${t.url}/api/posts`, {
+      method: 'POST',
+      body: { userId: 2, title: 'down', content: 'x' },
+    });
+    expect(posted.status).toBe(201);
 
     await redis.restart();
     const deadline = Date.now() + 20_000;

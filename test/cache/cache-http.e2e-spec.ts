@@ -1,8 +1,8 @@
 import { Database } from '../../src/database/database';
 import { openDatabase } from '../../src/database/database.module';
 import { loadConfig } from '../../src/config/config.schema';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
-import { startRedisServer, TestRedis } from '../support/redis';
+import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { usePrivateRedisApp } from '../support/private-redis';
 
 async function loads(url: string, cache = 'users'): Promise<number> {
   const text = (await http(`${url}/metrics`)).text;
@@ -153,27 +153,17 @@ describe('two instances with L1 on', () => {
 });
 
 describe.each(PLATFORMS)('cache with Redis stopped on %s', (platform) => {
-  let redis: TestRedis;
+  const fixture = usePrivateRedisApp(__filename, platform);
   let t: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await redis?.close();
+  beforeAll(() => {
+    t = fixture.app();
   });
 
   it('fails open: cached endpoints answer 200 from the database, and hits resume after Redis returns', async () => {
     await http(`${t.url}/api/users/1`);
     expect((await http(`${t.url}/api/users/1`)).headers.get('x-cache')).toBe('HIT');
 
-    await redis.stop();
+    await fixture.redis().stop();
     for (let i = 0; i < 5; i++) {
       const res = await http(`${t.url}/api/users/1`);
       expect(res.status).toBe(200);
@@ -195,14 +185,14 @@ describe.each(PLATFORMS)('cache with Redis stopped on %s', (platform) => {
     });
     expect(posted.status).toBe(201);
 
-    await redis.restart();
-    const deadline = Date.now() + 20_000;
-    let hit = false;
-    while (!hit && Date.now() < deadline) {
-      await http(`${t.url}/api/users/1`);
-      hit = (await http(`${t.url}/api/users/1`)).headers.get('x-cache') === 'HIT';
-      if (!hit) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(hit).toBe(true);
+    await fixture.redis().restart();
+    const resumed = await eventually(
+      async () => {
+        await http(`${t.url}/api/users/1`);
+        return (await http(`${t.url}/api/users/1`)).headers.get('x-cache');
+      },
+      (h) => h === 'HIT',
+    );
+    expect(resumed).toBe('HIT');
   });
 });

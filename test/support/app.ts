@@ -97,3 +97,18 @@ export async function http(
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
+
+/** Polls `fn` until `ok` holds or the time runs out; returns the last value (the test asserts on it). */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}

@@ -45,6 +45,10 @@ export interface AppConfig {
     l1TtlMs: number;
     /** How long a tag invalidation is remembered; also the longest an entry can live. */
     tagTtlMs: number;
+    /** Values whose JSON is longer than this many bytes are gzip-compressed; 0 turns compression off. */
+    compressThresholdBytes: number;
+    /** ioredis auto-pipelining on the cache connection (batches concurrent commands into one write). */
+    autoPipelining: boolean;
   };
   database:
     { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
@@ -247,6 +251,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       l1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 0, 0, 10_000_000),
       l1TtlMs: int('CACHE_L1_TTL_MS', 5_000, 1, 86_400_000),
       tagTtlMs: int('CACHE_TAG_TTL_MS', 7 * 86_400_000, 60_000, 365 * 86_400_000),
+      compressThresholdBytes: int('CACHE_COMPRESS_THRESHOLD_BYTES', 0, 0, 1024 * 1024 * 1024),
+      autoPipelining: bool('CACHE_AUTO_PIPELINING', true),
     },
     database,
     secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecret: secret('SESSION_SECRET') },

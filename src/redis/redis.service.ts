@@ -54,7 +54,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
         name: `${this.config.redis.prefix}:${role}`,
         // The cache is read on nearly every request: auto-pipelining batches concurrent
         // commands into one write, cutting Redis CPU several times under load.
-        enableAutoPipelining: role === 'cache',
+        enableAutoPipelining: role === 'cache' && this.config.cache.autoPipelining,
       });
       attachConnectionLogging(c, role, describeTopology(this.settings[role].topology), this.logger);
       defineScripts(c, loadLuaScripts(join(__dirname, 'lua')));

@@ -2,6 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { InjectConfig } from '../config/config.constants';
 import type { AppConfig } from '../config/config.schema';
 import { MetricsService } from '../metrics/metrics.service';
@@ -39,6 +41,8 @@ interface InvalidationMessage {
 }
 
 const NEGATIVE_TTL_CAP = 30_000;
+const gzip = promisify(gzipCb);
+const gunzip = promisify(gunzipCb);
 const LOG_INTERVAL_MS = 10_000;
 
 /**
@@ -157,7 +161,7 @@ export class CacheService implements OnModuleInit {
 
     const env = read.envelope;
     if (env && read.freshLeft > 0) {
-      const value = deserialize<T>(env.v);
+      const value = await this.decode<T>(env);
       if (this.shouldRefreshEarly(env.d, read.freshLeft, options.beta)) {
         void this.refreshInBackground(cache, k, loader, options);
       } else {
@@ -173,7 +177,7 @@ export class CacheService implements OnModuleInit {
     if (env) {
       // Stale, within the grace window: one refresh runs; callers get the stale value, or the
       // fresh one if it arrives within the soft timeout.
-      const stale = deserialize<T>(env.v);
+      const stale = await this.decode<T>(env);
       const refresh = this.refreshInBackground(cache, k, loader, options);
       if (options.timeout && options.timeout > 0) {
         const fresh = await raceTimeout(refresh, options.timeout).catch(
@@ -197,7 +201,7 @@ export class CacheService implements OnModuleInit {
     if (local) return local.value as T;
     try {
       const read = await this.read(k, options.tags);
-      return read.envelope ? deserialize<T>(read.envelope.v) : undefined;
+      return read.envelope ? await this.decode<T>(read.envelope) : undefined;
     } catch (err) {
       this.failOpen('get', err);
       return undefined;
@@ -421,7 +425,7 @@ export class CacheService implements OnModuleInit {
       await sleep(20 + Math.floor(this.random() * 30));
       const read = await this.read(k, options.tags);
       if (read.envelope && read.freshLeft > 0)
-        return { found: true, value: deserialize<T>(read.envelope.v) };
+        return { found: true, value: await this.decode<T>(read.envelope) };
       if ((await this.redis.exists(lockKey)) === 0) break;
     }
     return { found: false };
@@ -443,8 +447,11 @@ export class CacheService implements OnModuleInit {
     if (options.jitter && options.jitter > 0)
       ttl = Math.max(1, Math.round(ttl * (1 - Math.min(options.jitter, 1) * this.random())));
     const grace = isNull ? 0 : (options.staleTtl ?? 0);
+    const threshold = this.config.cache.compressThresholdBytes;
+    const compress = threshold > 0 && Buffer.byteLength(body) > threshold;
     const envelope: CacheEnvelope = {
-      v: body,
+      v: compress ? (await gzip(body)).toString('base64') : body,
+      ...(compress ? { z: 1 as const } : {}),
       d: delta,
       c: started,
       g: grace,
@@ -452,6 +459,10 @@ export class CacheService implements OnModuleInit {
     };
     const px = Math.min(ttl + grace, this.config.cache.tagTtlMs);
     await this.redis.set(k, JSON.stringify(envelope), 'PX', px);
+  }
+
+  private async decode<T>(env: CacheEnvelope): Promise<T> {
+    return deserialize<T>(env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v);
   }
 
   private async broadcast(

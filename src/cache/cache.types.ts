@@ -34,8 +34,10 @@ export interface CacheFetchResult<T> {
 
 /** The stored envelope: the value and what XFetch and tags need beside it. */
 export interface CacheEnvelope {
-  /** the value (serialised JSON) */
+  /** the value (serialised JSON, or base64 gzip of it when `z` is set) */
   v: string;
+  /** 1 when `v` is compressed (values over CACHE_COMPRESS_THRESHOLD_BYTES) */
+  z?: 1;
   /** δ: how long the loader took, ms */
   d: number;
   /** when the load started (ms epoch): entries older than a tag invalidation are void */

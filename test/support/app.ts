@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
@@ -36,6 +36,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** A database shared with other apps of the test (several instances of one fleet). */
   database?: Database;
+  /** Test-only modules (controllers, providers) added to the app. */
+  extraModules?: Type[];
 }
 
 export interface TestApp {
@@ -63,7 +65,7 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     ...o.env,
   });
   const builder = Test.createTestingModule({
-    imports: [AppModule.forRoot(config, o.role ?? 'all')],
+    imports: [AppModule.forRoot(config, o.role ?? 'all'), ...(o.extraModules ?? [])],
   });
   if (o.database) builder.overrideProvider(Database).useValue(o.database);
   const moduleRef = await builder.compile();

@@ -1,6 +1,8 @@
 import { CacheService } from '../../src/cache/cache.service';
 import { CacheSerializationError } from '../../src/cache/cache-serializer';
-import { createTestApp, TestApp, testPrefix } from '../support/app';
+import { Cluster } from 'ioredis';
+import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -193,5 +195,60 @@ describe('CacheService against real Redis', () => {
     expect(await cacheA.deleteByPrefix('ops', 'report:')).toBe(30);
     expect(await cacheA.get('keep', { cache: 'ops' })).toBe(1);
     expect(await cacheA.get('report:0', { cache: 'other' })).toBe(1);
+  });
+});
+
+describe('L1 coherence', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let cacheA: CacheService;
+  let cacheB: CacheService;
+  let redis: RedisClient;
+
+  beforeAll(async () => {
+    const prefix = testPrefix(__filename);
+    const env = { CACHE_L1_MAX_ENTRIES: '100', CACHE_L1_TTL_MS: '60000' };
+    [a, b] = await Promise.all([
+      createTestApp({ prefix, env, role: 'api' }),
+      createTestApp({ prefix, env, role: 'api' }),
+    ]);
+    cacheA = a.app.get(CacheService);
+    cacheB = b.app.get(CacheService);
+    redis = b.app.get(getRedisToken('cache'));
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  /** Writes an entry behind the cache's back, so only a read that skips L1 can see it. */
+  async function overwriteInRedis(cache: CacheService, key: string, value: string): Promise<void> {
+    const envelope = { v: JSON.stringify(value), d: 0, c: Date.now(), g: 0 };
+    await redis.set(cache.entryKey('default', key), JSON.stringify(envelope), 'PX', 60_000);
+  }
+
+  it('drops entries on other instances when a tag is invalidated', async () => {
+    await cacheB.getOrSet('tagged', () => 'v1', { tags: ['grp'] });
+    await overwriteInRedis(cacheB, 'tagged', 'v2');
+    expect(await cacheB.get('tagged')).toBe('v1'); // served from B's L1
+    await cacheA.invalidateTags(['grp']);
+    const seen = await eventually(
+      () => cacheB.get('tagged', { tags: ['grp'] }),
+      (v) => v !== 'v1',
+    );
+    expect(seen).toBeUndefined(); // the Redis entry predates the invalidation too
+  });
+
+  it('clears L1 when the invalidation subscriber reconnects (messages may have been lost)', async () => {
+    await cacheB.getOrSet('rc', () => 'v1');
+    await overwriteInRedis(cacheB, 'rc', 'v2');
+    expect(await cacheB.get('rc')).toBe('v1'); // served from B's L1
+    // Cut every pub/sub connection server-side, as a network blip would.
+    const nodes = redis instanceof Cluster ? redis.nodes('all') : [redis];
+    await Promise.all(nodes.map((n) => n.call('CLIENT', 'KILL', 'TYPE', 'pubsub')));
+    const seen = await eventually(
+      () => cacheB.get('rc'),
+      (v) => v === 'v2',
+    );
+    expect(seen).toBe('v2');
   });
 });

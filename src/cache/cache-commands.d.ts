@@ -5,5 +5,12 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** lua/cache-read.lua: [value | null, pttl]. */
     cacheRead(key: string): Result<[string | null, number], Context>;
+    /** lua/cache-store.lua: 1 stored, 0 refused (the key was evicted after `startedMs`). */
+    cacheStore(
+      key: string,
+      envelope: string,
+      px: number,
+      startedMs: number,
+    ): Result<number, Context>;
   }
 }

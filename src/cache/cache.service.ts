@@ -41,6 +41,8 @@ interface InvalidationMessage {
 }
 
 const NEGATIVE_TTL_CAP = 30_000;
+/** How long an eviction refuses stores of loads that began before it: longer than any sane load. */
+const TOMBSTONE_TTL_MS = 30_000;
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 const LOG_INTERVAL_MS = 10_000;
@@ -233,8 +235,11 @@ export class CacheService implements OnModuleInit {
     if (full.length === 0) return;
     // Fail open: the database write this eviction follows has already committed; a Redis
     // outage must not turn it into an error. The entry then lives until its TTL at most.
-    await Promise.all(full.map((k) => this.redis.unlink(k))).catch((err) =>
-      this.failOpen('del', err),
+    // A short-lived tombstone instead of a bare DEL: a load that began before this eviction
+    // (and so may hold the old value) is refused by the store script. Reads see a miss.
+    const tomb = `!${Date.now()}`;
+    await Promise.all(full.map((k) => this.redis.set(k, tomb, 'PX', TOMBSTONE_TTL_MS))).catch(
+      (err) => this.failOpen('del', err),
     );
     await this.broadcast(cache, full, []);
   }
@@ -307,7 +312,7 @@ export class CacheService implements OnModuleInit {
         : Promise.resolve(undefined),
     ]);
     const [raw, pttl] = entry;
-    if (raw === null || pttl === -2) return { freshLeft: 0 };
+    if (raw === null || pttl === -2 || raw.startsWith('!')) return { freshLeft: 0 };
     const envelope = JSON.parse(raw) as CacheEnvelope;
     let times = tagTimes;
     if (!tagsKnown && envelope.t && envelope.t.length > 0) {
@@ -383,8 +388,8 @@ export class CacheService implements OnModuleInit {
     if (value === undefined || redisDown) return value;
     const body = serialize(k, value);
     try {
-      await this.store(k, body, value === null, options, delta, started);
-      if (this.l1 && value !== null)
+      const stored = await this.store(k, body, value === null, options, delta, started);
+      if (stored && this.l1 && value !== null)
         this.l1.set(
           k,
           { value: deserialize(body), tags: options.tags },
@@ -421,12 +426,16 @@ export class CacheService implements OnModuleInit {
     }
     // Another instance is loading: wait for its value rather than load again.
     const deadline = Date.now() + wait;
-    while (Date.now() < deadline) {
-      await sleep(20 + Math.floor(this.random() * 30));
-      const read = await this.read(k, options.tags);
-      if (read.envelope && read.freshLeft > 0)
-        return { found: true, value: await this.decode<T>(read.envelope) };
-      if ((await this.redis.exists(lockKey)) === 0) break;
+    try {
+      while (Date.now() < deadline) {
+        await sleep(20 + Math.floor(this.random() * 30));
+        const read = await this.read(k, options.tags);
+        if (read.envelope && read.freshLeft > 0)
+          return { found: true, value: await this.decode<T>(read.envelope) };
+        if ((await this.redis.exists(lockKey)) === 0) break;
+      }
+    } catch (err) {
+      this.failOpen('lock wait', err); // load it ourselves
     }
     return { found: false };
   }
@@ -438,11 +447,11 @@ export class CacheService implements OnModuleInit {
     options: CacheOptions,
     delta: number,
     started: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     let ttl = options.ttl ?? this.config.cache.defaultTtlMs;
     if (isNull) {
       ttl = options.negativeTtl ?? Math.min(ttl, NEGATIVE_TTL_CAP);
-      if (ttl <= 0) return;
+      if (ttl <= 0) return false;
     }
     if (options.jitter && options.jitter > 0)
       ttl = Math.max(1, Math.round(ttl * (1 - Math.min(options.jitter, 1) * this.random())));
@@ -458,7 +467,7 @@ export class CacheService implements OnModuleInit {
       ...(options.tags?.length ? { t: options.tags } : {}),
     };
     const px = Math.min(ttl + grace, this.config.cache.tagTtlMs);
-    await this.redis.set(k, JSON.stringify(envelope), 'PX', px);
+    return (await this.redis.cacheStore(k, JSON.stringify(envelope), px, started)) === 1;
   }
 
   private async decode<T>(env: CacheEnvelope): Promise<T> {

@@ -73,6 +73,25 @@ describe('CacheService against real Redis', () => {
     expect(new Set(values)).toEqual(new Set(['v']));
   });
 
+  it('never stores a value loaded before an eviction (the lost-invalidation race)', async () => {
+    const k = key();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A slow read that fetched the old row before the write below committed …
+    const staleLoad = cacheA.getOrSet(k, async () => {
+      await gate;
+      return 'old row';
+    });
+    await sleep(20);
+    // … the write commits and evicts (from another instance) …
+    await cacheB.del(k);
+    release();
+    expect(await staleLoad).toBe('old row'); // the caller that read it still gets it
+    // … but it is not stored: the next read loads the new row.
+    expect(await cacheB.getOrSet(k, () => 'new row')).toBe('new row');
+    expect(await cacheA.getOrSet(k, () => 'newer row')).toBe('new row');
+  });
+
   it('caches null as a negative entry, and never caches undefined', async () => {
     const k = key();
     const nul = slowLoader(null, 1);

@@ -2,17 +2,11 @@ import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import type { CacheOptions } from './cache.types';
 
-/**
- * What a key is built from. On a controller method: route params by name (`'user:{id}'`), or a
- * function of `{ params, query, args }`. On a service method: arguments by position
- * (`'user:{0}'`, `'{0.id}'`) or a function of `{ args }`.
- */
-export type CacheKeySource = string | ((ctx: CacheKeyContext) => string);
-export interface CacheKeyContext {
-  args: unknown[];
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-}
+import type { KeyContext, KeySource } from '../common/method-keys';
+
+/** What a key is built from (see `KeySource` in common/method-keys.ts). */
+export type CacheKeySource = KeySource;
+export type CacheKeyContext = KeyContext;
 
 export interface CachedOptions extends Omit<CacheOptions, 'tags'> {
   /** Key inside the cache. Default: the method name and the stable JSON of its params/query or arguments. */

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import { CacheEvictOptions, CachedOptions } from './cache.decorators';
-import { buildKey, buildTags } from './cache-keys';
+import { buildKey, buildTags } from '../common/method-keys';
 import { CacheService } from './cache.service';
 
 /**

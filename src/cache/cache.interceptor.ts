@@ -5,7 +5,7 @@ import { from, lastValueFrom, mergeMap, Observable } from 'rxjs';
 import { HttpContext } from '../http/http-context';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import { CacheEvictOptions, CachedOptions, CacheKeyContext } from './cache.decorators';
-import { buildKey, buildTags } from './cache-keys';
+import { buildKey, buildTags } from '../common/method-keys';
 import { CacheService } from './cache.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);

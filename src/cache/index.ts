@@ -5,4 +5,4 @@ export * from './cache.service';
 export * from './cache.module';
 export { CacheSerializationError } from './cache-serializer';
 export { CacheInterceptor } from './cache.interceptor';
-export { stableStringify } from './cache-keys';
+export { stableStringify } from '../common/method-keys';

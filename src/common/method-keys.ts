@@ -1,4 +1,14 @@
-import type { CacheKeyContext, CacheKeySource } from './cache.decorators';
+/**
+ * Keys from a method call, shared by the cache and lock decorators. On a controller method:
+ * route params by name (`'user:{id}'`), or a function of `{ params, query, args }`. On a service
+ * method: arguments by position (`'user:{0}'`, `'{0.id}'`) or a function of `{ args }`.
+ */
+export type KeySource = string | ((ctx: KeyContext) => string);
+export interface KeyContext {
+  args: unknown[];
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+}
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` make the same key. */
 export function stableStringify(value: unknown): string {
@@ -13,7 +23,7 @@ export function stableStringify(value: unknown): string {
   );
 }
 
-function lookup(ctx: CacheKeyContext, path: string, http: boolean): unknown {
+function lookup(ctx: KeyContext, path: string, http: boolean): unknown {
   const [head, ...rest] = path.split('.');
   let v: unknown = /^\d+$/.test(head)
     ? ctx.args[Number(head)]
@@ -27,8 +37,8 @@ function lookup(ctx: CacheKeyContext, path: string, http: boolean): unknown {
 
 /** Fills `{name}` / `{0}` / `{0.id}` placeholders; a placeholder with no value is an error, not an `undefined` key. */
 export function buildKey(
-  source: CacheKeySource | undefined,
-  ctx: CacheKeyContext,
+  source: KeySource | undefined,
+  ctx: KeyContext,
   fallback: string,
   http: boolean,
 ): string {
@@ -45,8 +55,8 @@ export function buildKey(
 }
 
 export function buildTags(
-  source: string[] | ((ctx: CacheKeyContext) => string[]) | undefined,
-  ctx: CacheKeyContext,
+  source: string[] | ((ctx: KeyContext) => string[]) | undefined,
+  ctx: KeyContext,
   http: boolean,
 ): string[] | undefined {
   if (!source) return undefined;

@@ -27,6 +27,8 @@ describe('RedisKeys', () => {
     const lock = keys.namespace('lock');
     expect(lock.tagged('user-7')).toBe('app:lock:{user-7}');
     expect(lock.tagged('user-7', 'fence')).toBe('app:lock:{user-7}:fence');
+    expect(lock.tagged('user:7')).toBe('app:lock:{user:7}');
+    expect(lock.tagged('a{b}')).toMatch(/^app:lock:\{h\.[A-Za-z0-9_-]{22}\}$/);
   });
 
   it('escapes glob characters in SCAN patterns', () => {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 
 const SAFE_PART = /^[A-Za-z0-9_.@=+-]{1,64}$/;
+/** Inside `{…}` a `:` is unambiguous, so hash tags may keep it (`{user:7}`). */
+const SAFE_TAG = /^[A-Za-z0-9_.@=+:-]{1,64}$/;
 
 /**
  * Makes one key part safe and bounded: short plain parts stay readable, anything else
@@ -50,7 +52,7 @@ export class RedisKeys {
    * lands on one Cluster node and can be used together in a Lua script or MULTI.
    */
   tagged(tag: string, ...parts: (string | number)[]): string {
-    const t = keyPart(tag);
+    const t = SAFE_TAG.test(tag) ? tag : keyPart(tag);
     return [`${this.base}:{${t}}`, ...parts.map(keyPart)].join(':');
   }
 

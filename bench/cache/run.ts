@@ -1,0 +1,657 @@
+/**
+ * Cache benchmark: our `@Cached` (CacheService) vs @nestjs/cache-manager on @keyv/redis vs no
+ * cache, on Fastify and Express, each server in a child process against a private
+ * redis-server. Variants are interleaved (round-robin, a new order each round) and every
+ * figure is the median across rounds. Prints one markdown table and writes it to
+ * bench/results/cache-latest.md.
+ *
+ *   npm run bench:cache                                   # default, ≈ 10 minutes
+ *   BENCH_DURATION_S=1 BENCH_ROUNDS=1 npm run bench:cache # smoke run, ≈ 2 minutes
+ *
+ * Settings (environment): BENCH_DURATION_S (5), BENCH_ROUNDS (2), BENCH_WARMUP_S (1),
+ * BENCH_CONNECTIONS (50), BENCH_BURST (500), BENCH_BURSTS (3), BENCH_LOADER_MS (50),
+ * BENCH_RATE (1000 req/s, scenarios 4–5), BENCH_TTL_MS (2000, scenario 4), BENCH_EXPIRY_S
+ * (max(3, 1.2 × duration)), BENCH_OUTAGE_S (max(2, 0.8 × duration)), BENCH_PLATFORMS
+ * (fastify,express), BENCH_SCENARIOS (1,3,4,5; scenario 2 is measured inside 1 and 4).
+ */
+import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, freemem, platform as osPlatform, release, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisServerProcess } from '../../src/redis/embedded-redis';
+import {
+  burst,
+  getJson,
+  median,
+  redisDelta,
+  redisSnapshot,
+  sleep,
+  steadyLoad,
+  summarize,
+  throughput,
+  warmKey,
+} from './load';
+
+// --- settings ----------------------------------------------------------------------------
+
+function num(name: string, def: number, min = 0): number {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}`);
+  return n;
+}
+
+const DURATION_S = num('BENCH_DURATION_S', 5, 0.5);
+const ROUNDS = Math.round(num('BENCH_ROUNDS', 2, 1));
+const WARMUP_S = num('BENCH_WARMUP_S', Math.min(1, DURATION_S), 0);
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
+const BURST = Math.round(num('BENCH_BURST', 500, 1));
+const BURSTS = Math.round(num('BENCH_BURSTS', 3, 1));
+const LOADER_MS = num('BENCH_LOADER_MS', 50);
+const RATE = num('BENCH_RATE', 1000, 1);
+const TTL_MS = num('BENCH_TTL_MS', 2000, 100);
+const STALE_TTL_MS = num('BENCH_STALE_TTL_MS', 1000);
+const EXPIRY_S = num('BENCH_EXPIRY_S', Math.max(3, Math.round(1.2 * DURATION_S)), 0.5);
+const OUTAGE_PRE_S = num('BENCH_OUTAGE_PRE_S', Math.max(1, 0.4 * DURATION_S), 0.2);
+const OUTAGE_S = num('BENCH_OUTAGE_S', Math.max(2, 0.8 * DURATION_S), 0.5);
+const REQUEST_TIMEOUT_MS = num('BENCH_REQUEST_TIMEOUT_MS', 2000, 100);
+const MAX_RUN_S = num('BENCH_MAX_RUN_S', 1800, 10);
+const PLATFORMS = (process.env.BENCH_PLATFORMS ?? 'fastify,express')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s): s is Platform => s === 'fastify' || s === 'express');
+const SCENARIOS = new Set(
+  (process.env.BENCH_SCENARIOS ?? '1,3,4,5').split(',').map((s) => s.trim()),
+);
+
+type Platform = 'fastify' | 'express';
+type Route = 'ours' | 'cm' | 'ceiling';
+
+/** dist-bench/bench/cache → the repository root */
+const ROOT = resolve(__dirname, '../../..');
+const DIST_SRC = resolve(__dirname, '../../src');
+const SERVER_JS = join(__dirname, 'server.js');
+const RESULTS = join(ROOT, 'bench', 'results', 'cache-latest.md');
+
+// --- process bookkeeping: nothing outlives the run ---------------------------------------
+
+const liveChildren = new Set<ChildProcess>();
+const liveRedis = new Set<RedisServerProcess>();
+
+function killEverything(): void {
+  for (const c of liveChildren) c.kill('SIGKILL');
+  for (const r of liveRedis) void r.kill();
+}
+process.on('exit', () => {
+  for (const c of liveChildren) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killEverything();
+    process.exit(130);
+  });
+}
+
+/** nest-cli copies *.lua only into dist/: CacheService and RedisService read them from `__dirname/lua`. */
+function copyLuaAssets(): void {
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const full = join(dir, e.name);
+      if (e.name === 'lua') {
+        const target = join(DIST_SRC, relative(join(ROOT, 'src'), full));
+        mkdirSync(target, { recursive: true });
+        for (const f of readdirSync(full).filter((n) => n.endsWith('.lua')))
+          copyFileSync(join(full, f), join(target, f));
+      } else {
+        walk(full);
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+}
+
+// --- one server under test ---------------------------------------------------------------
+
+interface Target {
+  url: string;
+  redis: RedisServerProcess;
+  /** INFO connection to the private Redis (not the app's) */
+  info: Redis;
+}
+
+async function startChild(
+  platform: Platform,
+  redisUrl: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(SERVER_JS, [], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'development',
+      HTTP_PLATFORM: platform,
+      REDIS_URL: redisUrl,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: ['--no-warnings'],
+  });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), 30_000);
+    child.on('message', (m: { type?: string; port?: number }) => {
+      if (m?.type === 'ready' && typeof m.port === 'number') {
+        clearTimeout(timer);
+        resolvePort(m.port);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before it was ready:\n${stderr}`));
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A fresh private redis-server and a fresh server process, torn down after `fn`. */
+async function withTarget<T>(
+  platform: Platform,
+  env: Record<string, string>,
+  fn: (t: Target) => Promise<T>,
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'nrp-bench-redis-'));
+  const redis = new RedisServerProcess({ dir, appendonly: false });
+  liveRedis.add(redis);
+  let child: ChildProcess | undefined;
+  let info: Redis | undefined;
+  try {
+    await redis.start();
+    if (redis.port === 6379) throw new Error('refusing to use port 6379');
+    info = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    await info.connect();
+    const started = await startChild(platform, redis.url, env);
+    child = started.child;
+    return await fn({ url: started.url, redis, info });
+  } finally {
+    info?.disconnect();
+    if (child) await stopChild(child);
+    await redis.stop();
+    liveRedis.delete(redis);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const loadsOf = async (url: string): Promise<number> =>
+  (await getJson<{ loads: number }>(`${url}/bench/loads`)).loads;
+const resetLoads = async (url: string): Promise<void> => {
+  await getJson(`${url}/bench/reset`, 'POST');
+};
+
+// --- results -----------------------------------------------------------------------------
+
+interface Metrics {
+  reqPerSec?: number;
+  p99Ms?: number;
+  cmdsPer1k?: number;
+  cpuMsPer1k?: number;
+  loads?: number;
+  errorPct?: number;
+  /** requests behind the figures */
+  requests?: number;
+  /** per-command calls per 1,000 requests */
+  byCommand?: Record<string, number>;
+}
+
+interface Variant {
+  id: string;
+  label: string;
+  route: Route;
+  env: Record<string, string>;
+}
+
+interface Scenario {
+  id: string;
+  title: string;
+  variants: Variant[];
+  measure: (p: Platform, v: Variant) => Promise<Metrics>;
+}
+
+const per1k = (n: number, requests: number): number => (requests > 0 ? (n / requests) * 1000 : NaN);
+
+function costOf(
+  before: Awaited<ReturnType<typeof redisSnapshot>>,
+  after: Awaited<ReturnType<typeof redisSnapshot>>,
+  requests: number,
+): Pick<Metrics, 'cmdsPer1k' | 'cpuMsPer1k' | 'byCommand'> {
+  const d = redisDelta(before, after);
+  const byCommand: Record<string, number> = {};
+  for (const [cmd, n] of d.byCommand) byCommand[cmd] = per1k(n, requests);
+  return {
+    cmdsPer1k: per1k(d.commands, requests),
+    cpuMsPer1k: per1k(d.cpuMs, requests),
+    byCommand,
+  };
+}
+
+const errorPct = (failed: number, all: number): number => (all > 0 ? (failed / all) * 100 : NaN);
+
+const OURS_L1_OFF = { CACHE_L1_MAX_ENTRIES: '0', CACHE_AUTO_PIPELINING: 'true' };
+const SLOW = { BENCH_LOADER_MS: String(LOADER_MS) };
+
+/** 1 + 2: cache hits at full speed, and what each costs Redis. */
+const hits: Scenario = {
+  id: '1',
+  title: 'hit',
+  variants: [
+    { id: 'ceiling', label: 'no cache (ceiling)', route: 'ceiling', env: {} },
+    { id: 'cm', label: '@nestjs/cache-manager + @keyv/redis', route: 'cm', env: {} },
+    { id: 'ours', label: 'ours, L1 off', route: 'ours', env: OURS_L1_OFF },
+    {
+      id: 'ours-nopipe',
+      label: 'ours, L1 off, auto-pipelining off',
+      route: 'ours',
+      env: { ...OURS_L1_OFF, CACHE_AUTO_PIPELINING: 'false' },
+    },
+    {
+      id: 'ours-l1',
+      label: 'ours, L1 on (10,000)',
+      route: 'ours',
+      env: { ...OURS_L1_OFF, CACHE_L1_MAX_ENTRIES: '10000' },
+    },
+  ],
+  measure: async (platform, v) =>
+    withTarget(platform, { ...v.env, BENCH_LOADER_MS: '0' }, async ({ url, info }) => {
+      const target = `${url}/${v.route}/1`;
+      await warmKey(target, v.route !== 'ceiling');
+      if (WARMUP_S > 0) await throughput(target, CONNECTIONS, WARMUP_S);
+      await resetLoads(url);
+      const before = await redisSnapshot(info);
+      const r = await throughput(target, CONNECTIONS, DURATION_S);
+      const after = await redisSnapshot(info);
+      return {
+        reqPerSec: r.reqPerSec,
+        p99Ms: r.p99Ms,
+        errorPct: errorPct(r.non2xx + r.errors, r.total + r.errors),
+        loads: await loadsOf(url),
+        requests: r.total,
+        ...costOf(before, after, r.total),
+      };
+    }),
+};
+
+/** 3: BURST concurrent requests for one cold key, loader LOADER_MS. */
+const coldBurst: Scenario = {
+  id: '3',
+  title: `cold burst (${BURST} concurrent, loader ${LOADER_MS} ms)`,
+  variants: [
+    { id: 'cm', label: '@nestjs/cache-manager + @keyv/redis', route: 'cm', env: SLOW },
+    { id: 'ours', label: 'ours, L1 off', route: 'ours', env: { ...OURS_L1_OFF, ...SLOW } },
+  ],
+  measure: async (platform, v) =>
+    withTarget(platform, v.env, async ({ url, info }) => {
+      await warmKey(`${url}/${v.route}/warm`, v.route !== 'ceiling');
+      const runs: Metrics[] = [];
+      for (let b = 0; b < BURSTS; b++) {
+        await resetLoads(url);
+        const before = await redisSnapshot(info);
+        const samples = await burst(`${url}/${v.route}/cold-${b}`, BURST, 10_000);
+        const after = await redisSnapshot(info);
+        const s = summarize(samples);
+        runs.push({
+          p99Ms: s.p99Ms,
+          loads: await loadsOf(url),
+          errorPct: errorPct(s.failed, s.total),
+          requests: s.total,
+          ...costOf(before, after, s.total),
+        });
+      }
+      return medianMetrics(runs);
+    }),
+};
+
+/** 4: a hot key with a short TTL under steady load, crossing several expiries. */
+const expiry: Scenario = {
+  id: '4',
+  title: `hot key expiring (TTL ${TTL_MS} ms, loader ${LOADER_MS} ms, ${RATE} req/s for ${EXPIRY_S} s)`,
+  variants: [
+    { id: 'cm', label: '@nestjs/cache-manager + @keyv/redis', route: 'cm', env: SLOW },
+    {
+      id: 'ours',
+      label: 'ours, L1 off, XFetch β=1',
+      route: 'ours',
+      env: { ...OURS_L1_OFF, ...SLOW, BENCH_BETA: '1' },
+    },
+    {
+      id: 'ours-stale',
+      label: `ours, L1 off, XFetch β=1 + staleTtl ${STALE_TTL_MS} ms`,
+      route: 'ours',
+      env: { ...OURS_L1_OFF, ...SLOW, BENCH_BETA: '1', BENCH_STALE_TTL_MS: String(STALE_TTL_MS) },
+    },
+  ],
+  measure: async (platform, v) =>
+    withTarget(platform, { ...v.env, BENCH_TTL_MS: String(TTL_MS) }, async ({ url, info }) => {
+      const target = `${url}/${v.route}/hot`;
+      await warmKey(target, true);
+      await resetLoads(url);
+      const before = await redisSnapshot(info);
+      const { samples } = await steadyLoad({
+        url: target,
+        rate: RATE,
+        durationMs: EXPIRY_S * 1000,
+        connections: CONNECTIONS,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
+      const after = await redisSnapshot(info);
+      const s = summarize(samples);
+      return {
+        reqPerSec: s.ok / EXPIRY_S,
+        p99Ms: s.p99Ms,
+        loads: await loadsOf(url),
+        errorPct: errorPct(s.failed, s.total),
+        requests: s.total,
+        ...costOf(before, after, s.total),
+      };
+    }),
+};
+
+/** 5: steady load, then Redis is stopped (SIGTERM); figures cover the requests due after the stop. */
+const outage: Scenario = {
+  id: '5',
+  title: `Redis stopped under load (${RATE} req/s, loader ${LOADER_MS} ms, ${OUTAGE_S} s of outage)`,
+  variants: [
+    { id: 'cm', label: '@nestjs/cache-manager + @keyv/redis', route: 'cm', env: SLOW },
+    { id: 'ours', label: 'ours, L1 off', route: 'ours', env: { ...OURS_L1_OFF, ...SLOW } },
+  ],
+  measure: async (platform, v) =>
+    withTarget(platform, v.env, async ({ url, redis, info }) => {
+      const target = `${url}/${v.route}/1`;
+      await warmKey(target, true);
+      await resetLoads(url);
+      info.disconnect();
+      let loadsAtStop = 0;
+      const { samples, atAbs } = await steadyLoad({
+        url: target,
+        rate: RATE,
+        durationMs: (OUTAGE_PRE_S + OUTAGE_S) * 1000,
+        connections: CONNECTIONS,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        at: {
+          atMs: OUTAGE_PRE_S * 1000,
+          run: async () => {
+            loadsAtStop = await loadsOf(url);
+            await redis.stop();
+          },
+        },
+      });
+      const loadsAtEnd = await loadsOf(url);
+      const during = samples.filter((s) => atAbs !== undefined && s.dueMs >= atAbs);
+      const s = summarize(during);
+      return {
+        reqPerSec: s.ok / OUTAGE_S,
+        p99Ms: s.p99Ms,
+        loads: loadsAtEnd - loadsAtStop,
+        errorPct: errorPct(s.failed, s.total),
+        requests: s.total,
+      };
+    }),
+};
+
+function medianMetrics(runs: Metrics[]): Metrics {
+  const pick = (k: keyof Omit<Metrics, 'byCommand'>) => {
+    const vals = runs.map((r) => r[k]).filter((x): x is number => typeof x === 'number');
+    return vals.length ? median(vals) : undefined;
+  };
+  const cmds = new Set(runs.flatMap((r) => Object.keys(r.byCommand ?? {})));
+  const byCommand: Record<string, number> = {};
+  for (const c of cmds) byCommand[c] = median(runs.map((r) => r.byCommand?.[c] ?? 0));
+  return {
+    reqPerSec: pick('reqPerSec'),
+    p99Ms: pick('p99Ms'),
+    cmdsPer1k: pick('cmdsPer1k'),
+    cpuMsPer1k: pick('cpuMsPer1k'),
+    loads: pick('loads'),
+    errorPct: pick('errorPct'),
+    requests: pick('requests'),
+    byCommand: cmds.size ? byCommand : undefined,
+  };
+}
+
+// --- report ------------------------------------------------------------------------------
+
+const fmt = (x: number | undefined, digits = 0): string =>
+  x === undefined || !Number.isFinite(x)
+    ? '–'
+    : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (a?: number, b?: number): string =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
+    ? '–'
+    : `${(a / b).toFixed(2)}×`;
+
+function machineLine(redisVersion: string): string {
+  const cpu = cpus();
+  return (
+    `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ` +
+    `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), ` +
+    `${osPlatform()} ${release()}, Node ${process.version}, redis-server ${redisVersion}`
+  );
+}
+
+function redisServerVersion(): string {
+  try {
+    const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
+    return /v=(\S+)/.exec(out)?.[1] ?? out.trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+type Results = Map<string, Metrics[]>; // `${scenario}|${platform}|${variant}` → one per round
+const keyOf = (s: string, p: string, v: string) => `${s}|${p}|${v}`;
+
+function report(
+  scenarios: Scenario[],
+  results: Results,
+  meta: { startedAt: Date; seconds: number; redisVersion: string; failures: string[] },
+): string {
+  const med = (s: string, p: string, v: string): Metrics | undefined => {
+    const runs = results.get(keyOf(s, p, v));
+    return runs?.length ? medianMetrics(runs) : undefined;
+  };
+  const lines: string[] = [];
+  lines.push('# Cache benchmark', '');
+  lines.push(machineLine(meta.redisVersion));
+  lines.push('');
+  lines.push(
+    `Run ${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s; ${ROUNDS} round(s), variants interleaved, median of rounds; ` +
+      `hit runs ${DURATION_S} s after ${WARMUP_S} s warm-up, autocannon ${CONNECTIONS} connections, pipelining 1; ` +
+      `load generator, server (child process) and redis-server share the machine's ${cpus().length} cores.`,
+  );
+  lines.push('');
+  lines.push(
+    '| Scenario | Platform | Variant | req/s | p99 ms | × ceiling | × cache-manager | Redis cmds / 1k req | Redis CPU ms / 1k req | loader calls | errors % |',
+  );
+  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const sc of scenarios) {
+    for (const p of PLATFORMS) {
+      const ceiling = med(sc.id, p, 'ceiling');
+      const cm = med(sc.id, p, 'cm');
+      for (const v of sc.variants) {
+        const m = med(sc.id, p, v.id);
+        if (!m) {
+          lines.push(`| ${sc.id} ${sc.title} | ${p} | ${v.label} | failed | | | | | | | |`);
+          continue;
+        }
+        const isHit = sc.id === '1';
+        lines.push(
+          `| ${sc.id} ${sc.title} | ${p} | ${v.label} | ${fmt(m.reqPerSec)} | ${fmt(m.p99Ms, 1)} | ` +
+            `${isHit ? ratio(m.reqPerSec, ceiling?.reqPerSec) : '–'} | ${isHit ? ratio(m.reqPerSec, cm?.reqPerSec) : '–'} | ` +
+            `${fmt(m.cmdsPer1k)} | ${fmt(m.cpuMsPer1k, 1)} | ${fmt(m.loads)} | ${fmt(m.errorPct, 1)} |`,
+        );
+      }
+    }
+  }
+
+  lines.push('', '## Ratios (medians)', '');
+  for (const p of PLATFORMS) {
+    const r: string[] = [];
+    const h = (v: string) => med('1', p, v);
+    if (SCENARIOS.has('1')) {
+      r.push(
+        `hit req/s vs cache-manager: ours L1 off ${ratio(h('ours')?.reqPerSec, h('cm')?.reqPerSec)}, ours L1 on ${ratio(h('ours-l1')?.reqPerSec, h('cm')?.reqPerSec)}`,
+        `hit req/s vs ceiling: cache-manager ${ratio(h('cm')?.reqPerSec, h('ceiling')?.reqPerSec)}, ours L1 off ${ratio(h('ours')?.reqPerSec, h('ceiling')?.reqPerSec)}, ours L1 on ${ratio(h('ours-l1')?.reqPerSec, h('ceiling')?.reqPerSec)}`,
+        `hit p99 vs cache-manager: ours L1 off ${ratio(h('ours')?.p99Ms, h('cm')?.p99Ms)}, ours L1 on ${ratio(h('ours-l1')?.p99Ms, h('cm')?.p99Ms)}`,
+        `Redis CPU per request, ours L1 off vs cache-manager: ${ratio(h('ours')?.cpuMsPer1k, h('cm')?.cpuMsPer1k)}; auto-pipelining off vs on: ${ratio(h('ours-nopipe')?.cpuMsPer1k, h('ours')?.cpuMsPer1k)} (req/s off vs on ${ratio(h('ours-nopipe')?.reqPerSec, h('ours')?.reqPerSec)})`,
+      );
+    }
+    if (SCENARIOS.has('3')) {
+      const c = med('3', p, 'cm');
+      const o = med('3', p, 'ours');
+      r.push(
+        `cold burst: loader calls ours ${fmt(o?.loads)} vs cache-manager ${fmt(c?.loads)}; p99 ours vs cache-manager ${ratio(o?.p99Ms, c?.p99Ms)}`,
+      );
+    }
+    if (SCENARIOS.has('4')) {
+      const c = med('4', p, 'cm');
+      const o = med('4', p, 'ours');
+      const os = med('4', p, 'ours-stale');
+      r.push(
+        `hot key expiring: loader calls ours ${fmt(o?.loads)} / ours+staleTtl ${fmt(os?.loads)} vs cache-manager ${fmt(c?.loads)}; p99 ours vs cache-manager ${ratio(o?.p99Ms, c?.p99Ms)}`,
+      );
+    }
+    if (SCENARIOS.has('5')) {
+      const c = med('5', p, 'cm');
+      const o = med('5', p, 'ours');
+      r.push(
+        `Redis stopped: errors ours ${fmt(o?.errorPct, 1)} % vs cache-manager ${fmt(c?.errorPct, 1)} %; p99 ours ${fmt(o?.p99Ms, 1)} ms vs cache-manager ${fmt(c?.p99Ms, 1)} ms`,
+      );
+    }
+    lines.push(`- **${p}**: ${r.join('; ')}.`);
+  }
+
+  lines.push('', '## Notes', '');
+  lines.push(
+    '- Each variant runs in its own server process against its own fresh redis-server (loopback, no persistence); `× ceiling` and `× cache-manager` compare req/s on the same platform. The ceiling route returns the same JSON with no cache and no loader; every route, the ceiling included, passes the app’s metrics middleware and global interceptors.',
+    '- Redis cmds = delta of `INFO commandstats` calls (INFO itself excluded) over the measured run; it counts the commands a Lua script runs inside Redis too (ours: EVALSHA + GET + PTTL per read). Redis CPU = delta of `used_cpu_user + used_cpu_sys`, which includes the server’s idle background work.',
+    `- Scenario 3: ${BURST} requests fired at once, each on its own connection, for a key never read before; ${BURSTS} bursts per server (new key each), loader calls and p99 per burst (median). Latency counts from when the burst was fired.`,
+    `- Scenarios 4 and 5: open-loop load at ${RATE} req/s, evenly spaced, over at most ${CONNECTIONS} keep-alive connections; latency counts from when a request was due (queueing for a connection included); a request unanswered after ${REQUEST_TIMEOUT_MS} ms counts as an error. req/s there is the 2xx rate achieved, not a maximum. Scenario 4: loader calls over the whole run (${EXPIRY_S} s, so about ${Math.floor((EXPIRY_S * 1000) / TTL_MS)} TTL boundaries).`,
+    `- Scenario 5: ${OUTAGE_PRE_S} s of load, then the private redis-server gets SIGTERM (RedisServerProcess.stop()) and the load goes on for ${OUTAGE_S} s; figures cover the requests due after the stop. p99 is over answered 2xx requests; errors % = (non-2xx + errors + timeouts) / requests.`,
+  );
+  const breakdown: string[] = [];
+  for (const sc of scenarios.filter((s) => s.id === '1')) {
+    for (const p of PLATFORMS) {
+      for (const v of sc.variants) {
+        const m = med(sc.id, p, v.id);
+        if (!m?.byCommand) continue;
+        const parts = Object.entries(m.byCommand)
+          .filter(([, n]) => n >= 0.5)
+          .sort((a, b) => b[1] - a[1])
+          .map(([c, n]) => `${c} ${fmt(n)}`);
+        breakdown.push(`  - ${p}, ${v.label}: ${parts.join(', ') || 'none'}`);
+      }
+    }
+  }
+  if (breakdown.length)
+    lines.push('- Redis commands per 1,000 hit requests, by command:', ...breakdown);
+  lines.push(
+    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_ROUNDS=${ROUNDS} BENCH_WARMUP_S=${WARMUP_S} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_BURST=${BURST} BENCH_BURSTS=${BURSTS} BENCH_LOADER_MS=${LOADER_MS} BENCH_RATE=${RATE} BENCH_TTL_MS=${TTL_MS} BENCH_STALE_TTL_MS=${STALE_TTL_MS} BENCH_EXPIRY_S=${EXPIRY_S} BENCH_OUTAGE_PRE_S=${OUTAGE_PRE_S} BENCH_OUTAGE_S=${OUTAGE_S}.`,
+  );
+  if (meta.failures.length) {
+    lines.push('', '## Failures', '', ...meta.failures.map((f) => `- ${f}`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+// --- main --------------------------------------------------------------------------------
+
+function rotate<T>(arr: T[], n: number): T[] {
+  const k = arr.length ? n % arr.length : 0;
+  return [...arr.slice(k), ...arr.slice(0, k)];
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const watchdog = setTimeout(() => {
+    console.error(`bench: still running after ${MAX_RUN_S} s, giving up`);
+    killEverything();
+    process.exit(2);
+  }, MAX_RUN_S * 1000);
+  watchdog.unref();
+
+  if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: build with tsc first`);
+  if (PLATFORMS.length === 0) throw new Error('BENCH_PLATFORMS names no platform');
+  copyLuaAssets();
+  const redisVersion = redisServerVersion();
+  const scenarios = [hits, coldBurst, expiry, outage].filter((s) => SCENARIOS.has(s.id));
+  const results: Results = new Map();
+  const failures: string[] = [];
+  console.log(machineLine(redisVersion));
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const sc of scenarios) {
+      for (const p of rotate(PLATFORMS, round)) {
+        for (const v of rotate(sc.variants, round)) {
+          const t0 = Date.now();
+          try {
+            const m = await sc.measure(p, v);
+            const k = keyOf(sc.id, p, v.id);
+            results.set(k, [...(results.get(k) ?? []), m]);
+            console.log(
+              `round ${round + 1}/${ROUNDS} scenario ${sc.id} ${p} ${v.label}: ` +
+                `req/s ${fmt(m.reqPerSec)} p99 ${fmt(m.p99Ms, 1)} ms loads ${fmt(m.loads)} ` +
+                `errors ${fmt(m.errorPct, 1)} % cmds/1k ${fmt(m.cmdsPer1k)} cpu ms/1k ${fmt(m.cpuMsPer1k, 1)} ` +
+                `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+            );
+          } catch (err) {
+            const msg = `round ${round + 1} scenario ${sc.id} ${p} ${v.label}: ${(err as Error).message.split('\n')[0]}`;
+            failures.push(msg);
+            console.error(`FAILED ${msg}\n${(err as Error).stack ?? ''}`);
+          }
+          await sleep(200);
+        }
+      }
+    }
+  }
+
+  const md = report(scenarios, results, {
+    startedAt: new Date(started),
+    seconds: (Date.now() - started) / 1000,
+    redisVersion,
+    failures,
+  });
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(RESULTS, md);
+  console.log(`\n${md}`);
+  console.log(`written to ${relative(process.cwd(), RESULTS) || RESULTS}`);
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  killEverything();
+  process.exit(1);
+});

@@ -1,0 +1,201 @@
+/**
+ * The server under test of the cache benchmark, run as a child process of `run.ts` (one per
+ * variant and platform) so the load generator does not share its event loop. It reports its
+ * port to the parent over IPC and closes on SIGTERM or when the parent goes away.
+ *
+ * Routes (all return the same JSON shape):
+ * - GET /ours/:id     our `@Cached` (CacheService: singleflight, XFetch, optional L1)
+ * - GET /cm/:id       the same loader behind @nestjs/cache-manager's CacheInterceptor (@keyv/redis)
+ * - GET /ceiling/:id  the same JSON built at once: no cache, no loader delay (framework ceiling)
+ * - GET /bench/loads  loader calls so far; POST /bench/reset sets them to 0
+ *
+ * Environment (set by run.ts): REDIS_URL (a private redis-server), HTTP_PLATFORM,
+ * CACHE_L1_MAX_ENTRIES, CACHE_AUTO_PIPELINING, BENCH_LOADER_MS, BENCH_TTL_MS,
+ * BENCH_STALE_TTL_MS, BENCH_BETA.
+ */
+import 'reflect-metadata';
+import KeyvRedis from '@keyv/redis';
+import {
+  CacheInterceptor as NestCacheInterceptor,
+  CacheModule as NestCacheModule,
+  CacheTTL as NestCacheTTL,
+} from '@nestjs/cache-manager';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  INestApplication,
+  Module,
+  Param,
+  Post,
+  UseInterceptors,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CacheModule } from '../../src/cache/cache.module';
+import { Cached } from '../../src/cache/cache.decorators';
+import { ConfigModule } from '../../src/config/config.module';
+import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import { createHttpAdapter } from '../../src/http/http-platform';
+import { HttpModule } from '../../src/http/http.module';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../../src/http/request-id';
+import { MetricsModule } from '../../src/metrics/metrics.module';
+import { RedisModule } from '../../src/redis/redis.module';
+
+function numberEnv(name: string, def: number): number {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number ≥ 0 (got "${v}")`);
+  return n;
+}
+
+// Read at load time: decorator options are fixed when the class is defined.
+const LOADER_MS = numberEnv('BENCH_LOADER_MS', 0);
+const TTL_MS = numberEnv('BENCH_TTL_MS', 60_000);
+const STALE_TTL_MS = numberEnv('BENCH_STALE_TTL_MS', 0);
+const BETA = numberEnv('BENCH_BETA', 1);
+
+export interface BenchItem {
+  id: string;
+  name: string;
+  tags: string[];
+  updatedAt: string;
+}
+
+const FIXED_DATE = new Date('2025-01-01T00:00:00.000Z').toISOString();
+const item = (id: string): BenchItem => ({
+  id,
+  name: `item ${id}`,
+  tags: ['a', 'b'],
+  updatedAt: FIXED_DATE,
+});
+
+/** The loader both cached routes call ("the database"): counts calls, waits BENCH_LOADER_MS. */
+class Loader {
+  calls = 0;
+
+  async load(id: string): Promise<BenchItem> {
+    this.calls += 1;
+    if (LOADER_MS > 0) await new Promise((r) => setTimeout(r, LOADER_MS));
+    return item(id);
+  }
+}
+const loader = new Loader();
+
+@Controller()
+class BenchController {
+  @Get('ours/:id')
+  @Cached({
+    cache: 'bench',
+    key: 'item:{id}',
+    ttl: TTL_MS,
+    scope: 'shared',
+    beta: BETA,
+    staleTtl: STALE_TTL_MS,
+  })
+  ours(@Param('id') id: string): Promise<BenchItem> {
+    return loader.load(id);
+  }
+
+  @Get('cm/:id')
+  @UseInterceptors(NestCacheInterceptor)
+  @NestCacheTTL(TTL_MS)
+  cm(@Param('id') id: string): Promise<BenchItem> {
+    return loader.load(id);
+  }
+
+  @Get('ceiling/:id')
+  ceiling(@Param('id') id: string): BenchItem {
+    return item(id);
+  }
+
+  @Get('bench/loads')
+  loads(): { loads: number } {
+    return { loads: loader.calls };
+  }
+
+  @Post('bench/reset')
+  @HttpCode(200)
+  reset(): { loads: number } {
+    loader.calls = 0;
+    return { loads: 0 };
+  }
+}
+
+function benchModule(config: AppConfig, redisUrl: string) {
+  @Module({
+    imports: [
+      ConfigModule.forRoot(config),
+      RedisModule,
+      MetricsModule,
+      HttpModule,
+      CacheModule,
+      // @nestjs/cache-manager on the same Redis, its own key space (keys are request URLs).
+      NestCacheModule.register({ stores: [new KeyvRedis(redisUrl)], ttl: TTL_MS }),
+    ],
+    controllers: [BenchController],
+  })
+  class BenchModule {}
+  return BenchModule;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const redisUrl = env.REDIS_URL;
+  if (!redisUrl || !/^redis:\/\/127\.0\.0\.1:\d+$/.test(redisUrl) || redisUrl.endsWith(':6379'))
+    throw new Error(`REDIS_URL must be a private loopback redis-server (got "${redisUrl}")`);
+  // Only the keys the benchmark sets: nothing from the caller's environment leaks in.
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: 'memory://',
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: 'bench',
+    HTTP_PLATFORM: env.HTTP_PLATFORM,
+    CACHE_L1_MAX_ENTRIES: env.CACHE_L1_MAX_ENTRIES,
+    CACHE_AUTO_PIPELINING: env.CACHE_AUTO_PIPELINING,
+  });
+
+  const app: INestApplication = await NestFactory.create(
+    benchModule(config, redisUrl),
+    createHttpAdapter(config),
+    { logger: false, bodyParser: false, abortOnError: false },
+  );
+  if (config.httpPlatform === 'express') {
+    // What configureApp() adds on Express (the Fastify adapter does it in createHttpAdapter).
+    const express = app as NestExpressApplication;
+    express.use((req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void) => {
+      req.id = requestIdFrom(req.headers);
+      res.setHeader(REQUEST_ID_HEADER, req.id);
+      next();
+    });
+    express.disable('x-powered-by');
+  }
+  await app.listen(0, '127.0.0.1');
+  const addr = app.getHttpServer().address() as { port: number };
+
+  let closing = false;
+  const close = (code: number) => {
+    if (closing) return;
+    closing = true;
+    const hard = setTimeout(() => process.exit(code), 3000);
+    hard.unref();
+    app.close().then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
+  };
+  process.on('SIGTERM', () => close(0));
+  process.on('SIGINT', () => close(0));
+  process.on('disconnect', () => close(0));
+
+  if (process.send) process.send({ type: 'ready', port: addr.port, pid: process.pid });
+  else console.log(JSON.stringify({ type: 'ready', port: addr.port, pid: process.pid }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

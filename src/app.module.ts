@@ -2,6 +2,7 @@ import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { CacheModule } from './cache/cache.module';
+import { LockModule } from './lock/lock.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig, AppRole } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
@@ -11,12 +12,13 @@ import { requestIdFrom } from './http/request-id';
 import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { PostsModule } from './posts/posts.module';
+import { ReportsModule } from './reports/reports.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { WorkerModule } from './worker/worker.module';
 
 /** Modules of the API role: HTTP controllers and (later) WebSocket gateways. */
-const API_MODULES: Type[] = [UsersModule, PostsModule, PagesModule];
+const API_MODULES: Type[] = [UsersModule, PostsModule, PagesModule, ReportsModule];
 /** Modules of the worker role: queue processors, stream consumers, counter flushing. */
 const WORKER_MODULES: Type[] = [WorkerModule];
 
@@ -53,6 +55,7 @@ export class AppModule {
         HttpModule,
         HealthModule,
         CacheModule,
+        LockModule,
         ...(role === 'worker' ? [] : API_MODULES),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

@@ -7,6 +7,7 @@ import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { InjectConfig } from '../config/config.constants';
 import type { AppConfig } from '../config/config.schema';
 import { MetricsService } from '../metrics/metrics.service';
+import { isDisconnected } from '../redis/redis.connection';
 import { InjectRedis } from '../redis/redis.decorators';
 import type { RedisClient } from '../redis/redis.constants';
 import { RedisKeys } from '../redis/redis-keys';
@@ -303,7 +304,7 @@ export class CacheService implements OnModuleInit {
 
   private async read(k: string, callTags?: string[]): Promise<ReadOutcome> {
     // Fail fast while disconnected: queued commands would wait for the command timeout.
-    if (this.redis.status !== 'ready') throw new Error(`cache connection is ${this.redis.status}`);
+    if (isDisconnected(this.redis)) throw new Error(`cache connection is ${this.redis.status}`);
     const tagsKnown = callTags && callTags.length > 0;
     const [entry, tagTimes] = await Promise.all([
       this.redis.cacheRead(k),
@@ -416,7 +417,7 @@ export class CacheService implements OnModuleInit {
     const token = randomBytes(16).toString('hex');
     const acquired =
       (await this.redis.set(lockKey, token, 'PX', ttl, 'NX').catch(() => null)) === 'OK';
-    if (!acquired && this.redis.status !== 'ready') return { found: false };
+    if (!acquired && isDisconnected(this.redis)) return { found: false };
     if (acquired) {
       try {
         return { found: true, value: await this.loadAndStore(cache, k, loader, options, false) };

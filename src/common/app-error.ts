@@ -3,7 +3,13 @@
  * exception filter (src/http/all-exceptions.filter.ts) maps each code to a status at the edge.
  */
 export type AppErrorCode =
-  'NOT_FOUND' | 'CONFLICT' | 'INVALID_REFERENCE' | 'BAD_INPUT' | 'UNAVAILABLE';
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'INVALID_REFERENCE'
+  | 'BAD_INPUT'
+  | 'UNAVAILABLE'
+  | 'LOCKED'
+  | 'LOCK_LOST';
 
 export class AppError extends Error {
   constructor(

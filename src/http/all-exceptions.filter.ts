@@ -22,6 +22,14 @@ const CODE_STATUS: Record<AppErrorCode, number> = {
   INVALID_REFERENCE: HttpStatus.UNPROCESSABLE_ENTITY,
   BAD_INPUT: HttpStatus.BAD_REQUEST,
   UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  LOCKED: HttpStatus.CONFLICT,
+  LOCK_LOST: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** The `error` field for codes whose clients key on it (the rest use the status reason). */
+const CODE_ERROR: Partial<Record<AppErrorCode, string>> = {
+  LOCKED: 'Resource is being updated',
+  LOCK_LOST: 'Lock lost',
 };
 
 const REASON: Record<number, string> = {
@@ -88,7 +96,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = CODE_STATUS[exception.code];
       return {
         statusCode: status,
-        error: REASON[status],
+        error: CODE_ERROR[exception.code] ?? REASON[status],
         message: exception.message,
         ...(exception.details ? { details: exception.details } : {}),
       };

@@ -5,4 +5,4 @@ export * from './redis.service';
 export * from './redis-keys';
 export * from './redis-scan';
 export * from './redis-scripts';
-export { retryDelay, describeTopology } from './redis.connection';
+export { retryDelay, describeTopology, isDisconnected } from './redis.connection';

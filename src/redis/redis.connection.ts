@@ -101,6 +101,15 @@ export function createRedisClient(
   }
 }
 
+/**
+ * True when the client has lost its connection (not merely still connecting): callers that
+ * must not wait out the command timeout during an outage (fail-open reads, fail-closed locks)
+ * answer at once.
+ */
+export function isDisconnected(client: RedisClient): boolean {
+  return client.status === 'close' || client.status === 'reconnecting' || client.status === 'end';
+}
+
 const ERROR_LOG_INTERVAL_MS = 5000;
 
 /**

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/com
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheEvict, Cached } from '../cache/cache.decorators';
 import { ParseIdPipe } from '../http/parse-id.pipe';
+import { WithLock } from '../lock/with-lock.decorator';
 import { PostDto } from '../posts/posts.dto';
 import { PostsCache } from '../posts/posts.cache';
 import type { Post as PostEntity } from '../posts/posts.repository';
@@ -34,8 +35,12 @@ export class UsersController {
     return this.users.get(id);
   }
 
-  /** Database update first; on success the entry is evicted and the eviction broadcast to every instance. */
+  /**
+   * Under the `user:{id}` lock (409 while another update runs); database update first, then the
+   * cache entry is evicted and the eviction broadcast to every instance.
+   */
   @Patch(':id')
+  @WithLock({ key: 'user:{id}', ttl: 10_000 })
   @CacheEvict({ cache: 'users', keys: ['user:{id}'] })
   @ApiOkResponse({ type: UserDto })
   update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto): Promise<User> {

@@ -36,13 +36,31 @@ export class UsersRepository {
     }
   }
 
-  /** Updates the given fields; `null` when the user does not exist. */
-  async update(id: number, patch: { email?: string; name?: string }): Promise<User | null> {
+  async version(id: number): Promise<number | null> {
+    const rows = await this.db.query<{ version: number }>(
+      'SELECT version FROM users WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.version ?? null;
+  }
+
+  /**
+   * Writes the given fields and `version`. With a fencing token, the write is refused (null)
+   * when a holder with a higher token has written the row since; `null` also when the row is gone.
+   */
+  async update(
+    id: number,
+    patch: { email?: string; name?: string },
+    version: number,
+    fence?: number,
+  ): Promise<User | null> {
     try {
       const rows = await this.db.query<User>(
-        `UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), updated_at = now()
-         WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, patch.email ?? null, patch.name ?? null],
+        `UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), version = $4,
+                lock_fence = COALESCE($5, lock_fence), updated_at = now()
+         WHERE id = $1 AND ($5::bigint IS NULL OR lock_fence IS NULL OR lock_fence <= $5)
+         RETURNING ${COLUMNS}`,
+        [id, patch.email ?? null, patch.name ?? null, version, fence ?? null],
       );
       return rows[0] ?? null;
     } catch (err) {

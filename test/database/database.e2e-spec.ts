@@ -20,7 +20,7 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
     });
 
     it('applies each migration once', async () => {
-      expect(await migrate(db)).toEqual(['001_init']);
+      expect(await migrate(db)).toEqual(['001_init', '002_user_version_and_fence']);
       expect(await migrate(db)).toEqual([]);
       const tables = await db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
@@ -48,7 +48,7 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
       await expect(users.create({ email: 'ada@example.com', name: 'Dup' })).rejects.toBeInstanceOf(
         ConflictError,
       );
-      await expect(users.update(2, { email: 'ada@example.com' })).rejects.toBeInstanceOf(
+      await expect(users.update(2, { email: 'ada@example.com' }, 1)).rejects.toBeInstanceOf(
         ConflictError,
       );
       await expect(
@@ -58,12 +58,23 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
 
     it('updates only the given fields and reports a missing row as null', async () => {
       const users = new UsersRepository(db);
-      expect(await users.update(1, { name: 'Ada K. Lovelace' })).toEqual({
+      expect(await users.update(1, { name: 'Ada K. Lovelace' }, 1)).toEqual({
         id: 1,
         email: 'ada@example.com',
         name: 'Ada K. Lovelace',
       });
-      expect(await users.update(12345, { name: 'nobody' })).toBeNull();
+      expect(await users.update(12345, { name: 'nobody' }, 1)).toBeNull();
+      expect(await users.version(1)).toBe(1);
+    });
+
+    it('refuses a write whose fencing token is lower than the last one that wrote the row', async () => {
+      const users = new UsersRepository(db);
+      expect(await users.update(3, { name: 'fenced 7' }, 1, 7)).not.toBeNull();
+      expect(await users.update(3, { name: 'stale holder' }, 2, 6)).toBeNull();
+      expect((await users.findById(3))?.name).toBe('fenced 7');
+      expect(await users.update(3, { name: 'same holder' }, 2, 7)).not.toBeNull();
+      expect(await users.update(3, { name: 'next holder' }, 3, 8)).not.toBeNull();
+      expect(await users.version(3)).toBe(3);
     });
 
     it("returns a user's posts newest first, with camelCase fields and Date timestamps", async () => {
@@ -97,7 +108,7 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
         );
         try {
           const results = await Promise.all(instances.map((i) => migrate(i)));
-          expect(results.flat()).toEqual(['001_init']);
+          expect(results.flat()).toEqual(['001_init', '002_user_version_and_fence']);
           const seeded = await Promise.all(instances.map((i) => seedDemoData(i)));
           expect(seeded.filter(Boolean)).toHaveLength(1);
         } finally {

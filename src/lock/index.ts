@@ -1,0 +1,6 @@
+export * from './lock.types';
+export * from './lock.errors';
+export * from './lock.service';
+export * from './lock.context';
+export * from './with-lock.decorator';
+export * from './lock.module';

@@ -1,0 +1,34 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { buildKey } from '../common/method-keys';
+import { wrapDecoratedProviderMethods } from '../common/method-wrapper';
+import { LockService } from './lock.service';
+import { WITH_LOCK_METADATA, WithLockOptions } from './with-lock.decorator';
+
+/** Makes `@WithLock` work on provider methods (resource from arguments: `'{0}'`). */
+@Injectable()
+export class LockExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly locks: LockService,
+  ) {}
+
+  onModuleInit(): void {
+    const locks = this.locks;
+    wrapDecoratedProviderMethods(
+      this.discovery,
+      this.scanner,
+      this.reflector,
+      [WITH_LOCK_METADATA],
+      (original, meta, label, instance) => {
+        const options = meta[WITH_LOCK_METADATA] as WithLockOptions;
+        return (...args: unknown[]) => {
+          const resource = buildKey(options.key, { args, params: {}, query: {} }, label, false);
+          return locks.using(resource, options, () => original.apply(instance, args));
+        };
+      },
+    );
+  }
+}

@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { CacheModule } from './cache/cache.module';
 import { LockModule } from './lock/lock.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig, AppRole } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
@@ -56,6 +57,7 @@ export class AppModule {
         HealthModule,
         CacheModule,
         LockModule,
+        RateLimitModule,
         ...(role === 'worker' ? [] : API_MODULES),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

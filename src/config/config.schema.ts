@@ -36,6 +36,8 @@ export interface AppConfig {
     password?: string;
     tls: boolean;
   };
+  /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
+  rateLimit: { limit: number; windowMs: number };
   cache: {
     /** Default fresh time of an entry. */
     defaultTtlMs: number;
@@ -135,6 +137,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems.push(`${name} must be a redis:// or rediss:// URL (got "${redact(v)}")`);
       return undefined;
     }
+  };
+
+  const rateLimit = (): AppConfig['rateLimit'] => {
+    const v = str('RATE_LIMIT') ?? '100/60s';
+    const m = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(v);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+      problems.push(
+        `RATE_LIMIT must look like <requests>/<window><ms|s|m|h>, e.g. 100/60s (got "${v}")`,
+      );
+      return { limit: 100, windowMs: 60_000 };
+    }
+    return { limit: Number(m[1]), windowMs: Number(m[2]) * unit[m[3] as keyof typeof unit] };
   };
 
   const nodeEnv = oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
@@ -246,6 +261,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       password: str('REDIS_PASSWORD'),
       tls: bool('REDIS_TLS', false),
     },
+    rateLimit: rateLimit(),
     cache: {
       defaultTtlMs: int('CACHE_DEFAULT_TTL_MS', 60_000, 1, 30 * 86_400_000),
       l1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 0, 0, 10_000_000),

@@ -60,6 +60,8 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     REDIS_PREFIX: o.prefix,
     REDIS_COMMAND_TIMEOUT_MS: '2000',
     DATABASE_URL: 'memory://',
+    // Suites that test rate limiting set their own; the rest must not be throttled.
+    RATE_LIMIT: '1000000/60s',
     // A suite with a private server (REDIS_URL) must not also get the shared Cluster's nodes.
     ...(o.env?.REDIS_URL ? {} : sharedRedisEnv()),
     ...o.env,

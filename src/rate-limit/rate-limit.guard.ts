@@ -1,0 +1,95 @@
+import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+} from '@nestjs/throttler';
+import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
+import { HttpContext } from '../http/http-context';
+import { MetricsService } from '../metrics/metrics.service';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+const LOG_INTERVAL_MS = 10_000;
+
+/**
+ * `ThrottlerGuard` with this project's storage and headers:
+ * - client identity: the authenticated user (`req.user.id`) when there is one, else the IP as
+ *   the platform resolved it (`TRUST_PROXY` decides whether X-Forwarded-For counts);
+ * - IETF headers (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` and `RateLimit` on
+ *   every response, `Retry-After` on 429, written through the platform seam;
+ * - 429 body: JSON with the limit and when to retry.
+ * Failure policy: **fail open** (as Stripe does): if Redis cannot answer, the request is
+ * allowed, counted in `rate_limit_total{result="error"}` and logged at most every 10 s.
+ * `@Throttle()` and `@SkipThrottle()` from @nestjs/throttler work as usual.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  private readonly log = new Logger('RateLimit');
+  private lastLog = 0;
+  private readonly decisions;
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    // Explicit: the parent's @InjectThrottlerStorage() on this index would otherwise be inherited.
+    @Inject(RedisThrottlerStorage) private readonly store: RedisThrottlerStorage,
+    reflector: Reflector,
+    private readonly http: HttpContext,
+    metrics: MetricsService,
+  ) {
+    super(options, store, reflector);
+    this.decisions = metrics.counter({
+      name: 'rate_limit_total',
+      help: 'Rate-limit decisions by result',
+      labelNames: ['result'],
+    });
+  }
+
+  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
+    const user = req.user as { id?: unknown } | undefined;
+    if (typeof user?.id === 'string' || typeof user?.id === 'number') return `user:${user.id}`;
+    return `ip:${(req.ip as string | undefined) ?? 'unknown'}`;
+  }
+
+  protected override async handleRequest(p: ThrottlerRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = p;
+    const { req } = this.getRequestResponse(context);
+    const tracker = await getTracker(req, context);
+    const key = generateKey(context, tracker, throttler.name ?? 'default');
+    const name = throttler.name ?? 'default';
+    let decision;
+    try {
+      decision = await this.store.check(key, ttl, limit, blockDuration === ttl ? 0 : blockDuration);
+    } catch (err) {
+      this.decisions.inc({ result: 'error' });
+      const now = Date.now();
+      if (now - this.lastLog > LOG_INTERVAL_MS) {
+        this.lastLog = now;
+        this.log.warn(
+          `rate limiting skipped, Redis unavailable (fail open): ${(err as Error).message}`,
+        );
+      }
+      return true;
+    }
+    const windowS = Math.ceil(ttl / 1000);
+    this.http.setHeader(context, 'RateLimit-Policy', `"${name}";q=${limit};w=${windowS}`);
+    const resetS = Math.ceil((decision.allowed ? decision.resetMs : decision.retryAfterMs) / 1000);
+    this.http.setHeader(context, 'RateLimit', `"${name}";r=${decision.remaining};t=${resetS}`);
+    if (decision.allowed) {
+      this.decisions.inc({ result: 'allowed' });
+      return true;
+    }
+    this.decisions.inc({ result: 'limited' });
+    const retryS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    this.http.setHeader(context, 'Retry-After', String(retryS));
+    throw new HttpException(
+      {
+        statusCode: HttpStatus.TOO_MANY_REQUESTS,
+        error: 'Too Many Requests',
+        message: `Rate limit of ${limit} requests per ${windowS} s exceeded; retry in ${retryS} s`,
+        retryAfter: retryS,
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}

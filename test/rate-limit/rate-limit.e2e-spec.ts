@@ -1,0 +1,179 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { Throttle } from '@nestjs/throttler';
+import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { startRedisServer, TestRedis } from '../support/redis';
+
+@Controller('test-rl')
+class TightController {
+  @Get('tight')
+  @Throttle({ default: { limit: 2, ttl: 60_000 } })
+  tight(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [TightController] })
+class TightModule {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(PLATFORMS)('rate limiting on %s', (platform) => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      platform,
+      prefix: testPrefix(__filename),
+      env: { RATE_LIMIT: '50/60s' },
+      extraModules: [TightModule],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('RATE_LIMIT=50/60s: of 200 concurrent requests from one client exactly 50 pass, 150 get 429 with headers', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => http(`${t.url}/api/pages/1`)),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(50);
+    expect(limited).toHaveLength(150);
+    for (const r of ok) {
+      expect(r.headers.get('ratelimit-policy')).toBe('"default";q=50;w=60');
+      expect(r.headers.get('ratelimit')).toMatch(/^"default";r=\d+;t=\d+$/);
+    }
+    const remaining = ok
+      .map((r) => Number(/r=(\d+)/.exec(r.headers.get('ratelimit')!)![1]))
+      .sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (const r of limited) {
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(r.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+      expect(r.body).toMatchObject({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: expect.stringMatching(/50 requests per 60 s/),
+      });
+    }
+  });
+
+  it('never limits health and metrics (@SkipThrottle)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 80 }, () => http(`${t.url}/health/live`)),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect((await http(`${t.url}/metrics`)).status).toBe(200);
+  });
+
+  it('honours @Throttle overrides per route', async () => {
+    expect((await http(`${t.url}/test-rl/tight`)).status).toBe(200);
+    expect((await http(`${t.url}/test-rl/tight`)).status).toBe(200);
+    const third = await http(`${t.url}/test-rl/tight`);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
+  });
+
+  it('counts decisions in rate_limit_total', async () => {
+    const text = (await http(`${t.url}/metrics`)).text;
+    expect(text).toMatch(/rate_limit_total\{result="allowed"\} [1-9]/);
+    expect(text).toMatch(/rate_limit_total\{result="limited"\} [1-9]/);
+  });
+});
+
+describe('rate limiting across instances and clients', () => {
+  it('two instances share one budget', async () => {
+    const prefix = testPrefix(__filename);
+    const env = { RATE_LIMIT: '50/60s' };
+    const a = await createTestApp({ prefix, env, platform: 'fastify' });
+    const b = await createTestApp({ prefix, env, platform: 'express' });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => http(`${(i % 2 ? a : b).url}/api/pages/2`)),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(50);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For unless TRUST_PROXY is on (a client cannot reset its budget by spoofing it)', async () => {
+    const untrusted = await createTestApp({
+      prefix: testPrefix(__filename),
+      env: { RATE_LIMIT: '5/60s' },
+    });
+    const trusted = await createTestApp({
+      prefix: testPrefix(__filename),
+      env: { RATE_LIMIT: '5/60s', TRUST_PROXY: 'true' },
+    });
+    try {
+      const spoof = (url: string, i: number) =>
+        http(`${url}/api/pages/1`, { headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      const u = await Promise.all(Array.from({ length: 20 }, (_, i) => spoof(untrusted.url, i)));
+      expect(u.filter((r) => r.status === 200)).toHaveLength(5);
+      const tr = await Promise.all(Array.from({ length: 20 }, (_, i) => spoof(trusted.url, i)));
+      expect(tr.filter((r) => r.status === 200)).toHaveLength(20); // 20 distinct clients behind the proxy
+    } finally {
+      await untrusted.close();
+      await trusted.close();
+    }
+  });
+
+  it('uses a sliding window: no second burst right after a window boundary (fixed windows allow 2×)', async () => {
+    const t = await createTestApp({ prefix: testPrefix(__filename), env: { RATE_LIMIT: '10/2s' } });
+    try {
+      const redis = t.app.get<RedisClient>(getRedisToken('state'));
+      const first = await Promise.all(
+        Array.from({ length: 10 }, () => http(`${t.url}/api/pages/1`)),
+      );
+      expect(first.filter((r) => r.status === 200)).toHaveLength(10);
+      const [sec, micro] = (await redis.time()) as [number | string, number | string];
+      const nowMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+      await sleep(2000 - (nowMs % 2000) + 30); // just past the boundary
+      const second = await Promise.all(
+        Array.from({ length: 10 }, () => http(`${t.url}/api/pages/1`)),
+      );
+      expect(second.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('rate limiting with Redis stopped', () => {
+  let redis: TestRedis;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    t = await createTestApp({
+      prefix: testPrefix(__filename),
+      env: { REDIS_URL: redis.url, RATE_LIMIT: '5/60s', REDIS_COMMAND_TIMEOUT_MS: '500' },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await redis?.close();
+  });
+
+  it('fails open: requests pass, counted as errors; limiting resumes when Redis returns', async () => {
+    await redis.stop();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => http(`${t.url}/api/pages/1`)),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect((await http(`${t.url}/metrics`)).text).toMatch(
+      /rate_limit_total\{result="error"\} [1-9]/,
+    );
+    await redis.restart();
+    let limited = false;
+    for (let i = 0; i < 200 && !limited; i++) {
+      limited = (await http(`${t.url}/api/pages/1`)).status === 429;
+      if (!limited) await sleep(20);
+    }
+    expect(limited).toBe(true);
+  });
+});

@@ -2,7 +2,9 @@ import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { CacheModule } from './cache/cache.module';
+import { CountersModule } from './counters/counters.module';
 import { LockModule } from './lock/lock.module';
+import { PAGE_VIEWS } from './pages/page-views';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig, AppRole } from './config/config.schema';
@@ -13,13 +15,22 @@ import { requestIdFrom } from './http/request-id';
 import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { PostsModule } from './posts/posts.module';
+import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { FollowersModule } from './followers/followers.module';
 import { ReportsModule } from './reports/reports.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { WorkerModule } from './worker/worker.module';
 
 /** Modules of the API role: HTTP controllers and (later) WebSocket gateways. */
-const API_MODULES: Type[] = [UsersModule, PostsModule, PagesModule, ReportsModule];
+const API_MODULES: Type[] = [
+  UsersModule,
+  PostsModule,
+  PagesModule,
+  ReportsModule,
+  LeaderboardModule,
+  FollowersModule,
+];
 /** Modules of the worker role: queue processors, stream consumers, counter flushing. */
 const WORKER_MODULES: Type[] = [WorkerModule];
 
@@ -58,6 +69,7 @@ export class AppModule {
         CacheModule,
         LockModule,
         RateLimitModule,
+        CountersModule.forRoot({ counters: [PAGE_VIEWS], flush: role !== 'api' }),
         ...(role === 'worker' ? [] : API_MODULES),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

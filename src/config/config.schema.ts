@@ -36,6 +36,10 @@ export interface AppConfig {
     password?: string;
     tls: boolean;
   };
+  counters: {
+    /** How often the worker writes pending counter increments to the database. */
+    flushMs: number;
+  };
   /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
   rateLimit: { limit: number; windowMs: number };
   cache: {
@@ -262,6 +266,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       tls: bool('REDIS_TLS', false),
     },
     rateLimit: rateLimit(),
+    counters: { flushMs: int('COUNTER_FLUSH_MS', 5_000, 50, 3_600_000) },
     cache: {
       defaultTtlMs: int('CACHE_DEFAULT_TTL_MS', 60_000, 1, 30 * 86_400_000),
       l1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 0, 0, 10_000_000),

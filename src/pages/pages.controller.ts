@@ -1,18 +1,71 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { NotFoundError } from '../common/app-error';
+import { CounterService } from '../counters/counter.service';
+import { HttpContext } from '../http/http-context';
 import { ParseIdPipe } from '../http/parse-id.pipe';
+import { PAGE_VIEWS } from './page-views';
+import { PageVisitors } from './page-visitors';
 import { Page, PagesRepository } from './pages.repository';
+
+const VISITOR_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 @ApiTags('pages')
 @Controller('api/pages')
 export class PagesController {
-  constructor(private readonly pages: PagesRepository) {}
+  constructor(
+    private readonly pages: PagesRepository,
+    private readonly counters: CounterService,
+    private readonly visitors: PageVisitors,
+  ) {}
 
+  /**
+   * Counts the view in Redis (the worker writes views back to the database) and answers the
+   * page with its live `views`: the database value plus increments not yet written. Fails
+   * open: with Redis down the page is served with the database value and the view is not counted.
+   */
   @Get(':id')
-  async get(@Param('id', ParseIdPipe) id: number): Promise<Page> {
-    const page = await this.pages.findById(id);
-    if (!page) throw new NotFoundError('page', id);
-    return page;
+  @ApiHeader({
+    name: 'X-Visitor-Id',
+    required: false,
+    description: 'stable anonymous visitor id for unique-visitor counts (else the client IP)',
+  })
+  async get(@Param('id', ParseIdPipe) id: number, @Req() req: unknown): Promise<Page> {
+    const reading = await this.counters.tryHit(PAGE_VIEWS.name, id);
+    const page = await this.pages.findWithBatch(
+      id,
+      reading.flushingBatch,
+      this.counters.batchAppliedSql('$2'),
+    );
+    if (!page) {
+      if (reading.pending > 0) await this.counters.tryHit(PAGE_VIEWS.name, id, -1); // no such page: take the count back
+      throw new NotFoundError('page', id);
+    }
+    await this.visitors.record(id, this.visitorOf(req)).catch(() => undefined); // best effort, like the count
+    const { batchApplied, ...rest } = page;
+    return { ...rest, views: this.counters.live(page.views, reading, batchApplied) };
+  }
+
+  @Get(':id/unique-visitors')
+  @ApiQuery({ name: 'date', required: false, description: 'UTC day, YYYY-MM-DD (default today)' })
+  async uniqueVisitors(
+    @Param('id', ParseIdPipe) id: number,
+    @Query('date') date?: string,
+  ): Promise<{ pageId: number; date: string; uniqueVisitors: number }> {
+    const day = date ?? new Date().toISOString().slice(0, 10);
+    if (!DATE.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+      throw new BadRequestException(
+        `date must be a day as YYYY-MM-DD, got "${String(day).slice(0, 40)}"`,
+      );
+    }
+    if (!(await this.pages.findById(id))) throw new NotFoundError('page', id);
+    return { pageId: id, date: day, uniqueVisitors: await this.visitors.count(id, day) };
+  }
+
+  private visitorOf(req: unknown): string {
+    const header = HttpContext.raw(req).headers['x-visitor-id'];
+    if (typeof header === 'string' && VISITOR_ID.test(header)) return `v:${header}`;
+    return `ip:${(req as { ip?: string }).ip ?? HttpContext.raw(req).socket.remoteAddress ?? 'unknown'}`;
   }
 }

@@ -101,13 +101,24 @@ export function createRedisClient(
   }
 }
 
+const everReady = new WeakSet<object>();
+
+/** Marks a client that has reached `ready` once (done by {@link attachConnectionLogging}). */
+export function trackReady(client: RedisClient): void {
+  if (client.status === 'ready') everReady.add(client);
+  client.on('ready', () => everReady.add(client));
+}
+
 /**
- * True when the client has lost its connection (not merely still connecting): callers that
- * must not wait out the command timeout during an outage (fail-open reads, fail-closed locks)
- * answer at once.
+ * True when the client has lost its connection: it was ready once and is not now (during an
+ * outage ioredis cycles through reconnecting, connecting and close; all count), or it was
+ * closed. A client still making its first connection is not disconnected: its commands wait,
+ * bounded by the command timeout. Fail-open reads and fail-closed locks use this to answer at
+ * once during an outage instead of queueing.
  */
 export function isDisconnected(client: RedisClient): boolean {
-  return client.status === 'close' || client.status === 'reconnecting' || client.status === 'end';
+  if (client.status === 'end') return true;
+  return client.status !== 'ready' && everReady.has(client);
 }
 
 const ERROR_LOG_INTERVAL_MS = 5000;
@@ -123,6 +134,7 @@ export function attachConnectionLogging(
   where: string,
   logger: Logger,
 ): void {
+  trackReady(client);
   let lastErrorAt = 0;
   let suppressed = 0;
   client.on('connect', () => logger.log(`redis ${name}: connected to ${where}`));

@@ -135,6 +135,7 @@ describe('two instances with L1 on', () => {
   afterAll(async () => {
     await a?.close();
     await b?.close();
+    await db?.close();
   });
 
   it('after PATCH on instance A, instance B serves the new value on its next read', async () => {

@@ -20,12 +20,17 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
     });
 
     it('applies each migration once', async () => {
-      expect(await migrate(db)).toEqual(['001_init', '002_user_version_and_fence']);
+      expect(await migrate(db)).toEqual([
+        '001_init',
+        '002_user_version_and_fence',
+        '003_counter_flushes',
+      ]);
       expect(await migrate(db)).toEqual([]);
       const tables = await db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'counter_flushes',
         'pages',
         'posts',
         'schema_migrations',
@@ -108,7 +113,11 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
         );
         try {
           const results = await Promise.all(instances.map((i) => migrate(i)));
-          expect(results.flat()).toEqual(['001_init', '002_user_version_and_fence']);
+          expect(results.flat()).toEqual([
+            '001_init',
+            '002_user_version_and_fence',
+            '003_counter_flushes',
+          ]);
           const seeded = await Promise.all(instances.map((i) => seedDemoData(i)));
           expect(seeded.filter(Boolean)).toHaveLength(1);
         } finally {

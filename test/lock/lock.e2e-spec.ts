@@ -122,6 +122,7 @@ describe('two app instances × 500 lock-protected read-modify-writes of one row'
   afterAll(async () => {
     await a?.close();
     await b?.close();
+    await db?.close();
   });
 
   it('counts exactly 1000, contended requests getting 409 JSON and retrying', async () => {

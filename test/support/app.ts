@@ -69,7 +69,13 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
   const builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config, o.role ?? 'all'), ...(o.extraModules ?? [])],
   });
-  if (o.database) builder.overrideProvider(Database).useValue(o.database);
+  if (o.database) {
+    // Shared with other apps: closing this app must not close it (the suite does, at the end).
+    const shared = Object.create(o.database, {
+      close: { value: async () => undefined },
+    }) as Database;
+    builder.overrideProvider(Database).useValue(shared);
+  }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication(createHttpAdapter(config), APP_OPTIONS);
   await configureApp(app, config);

@@ -1,0 +1,49 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectConfig } from '../config/config.constants';
+import type { AppConfig } from '../config/config.schema';
+import { CounterService } from './counter.service';
+import { COUNTERS_OPTIONS, CountersOptions } from './counters.types';
+
+/** Worker role: flushes every COUNTER_FLUSH_MS and once more on shutdown. */
+@Injectable()
+export class CounterFlusher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('CounterFlusher');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly counters: CounterService,
+    @InjectConfig() private readonly config: AppConfig,
+    @Inject(COUNTERS_OPTIONS) private readonly options: CountersOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.options.flush) return;
+    this.timer = setInterval(() => void this.tick(), this.config.counters.flushMs);
+    this.timer.unref();
+  }
+
+  /** Before Redis and the database close (they do in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+    await this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return; // one flush at a time in this process
+    this.running = this.counters
+      .flushAll()
+      .then(() => this.counters.prune())
+      .catch((err: Error) => this.logger.warn(`flush failed, will retry: ${err.message}`))
+      .finally(() => (this.running = undefined));
+    await this.running;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './counters.types';
+export * from './counter.service';
+export * from './counters.module';

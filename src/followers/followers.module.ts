@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module';
+import { FollowersController } from './followers.controller';
+import { FollowersService } from './followers.service';
+
+@Module({
+  imports: [UsersModule],
+  controllers: [FollowersController],
+  providers: [FollowersService],
+})
+export class FollowersModule {}

@@ -1,0 +1,9 @@
+import type { CounterDefinition } from '../counters/counters.types';
+
+/** Page views: counted in Redis on every GET, written back to `pages.views` by the worker. */
+export const PAGE_VIEWS: CounterDefinition = {
+  name: 'page-views',
+  table: 'pages',
+  idColumn: 'id',
+  column: 'views',
+};

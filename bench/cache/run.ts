@@ -8,11 +8,15 @@
  *   npm run bench:cache                                   # default, ≈ 10 minutes
  *   BENCH_DURATION_S=1 BENCH_ROUNDS=1 npm run bench:cache # smoke run, ≈ 2 minutes
  *
- * Settings (environment): BENCH_DURATION_S (5), BENCH_ROUNDS (2), BENCH_WARMUP_S (1),
- * BENCH_CONNECTIONS (50), BENCH_BURST (500), BENCH_BURSTS (3), BENCH_LOADER_MS (50),
- * BENCH_RATE (1000 req/s, scenarios 4–5), BENCH_TTL_MS (2000, scenario 4), BENCH_EXPIRY_S
- * (max(3, 1.2 × duration)), BENCH_OUTAGE_S (max(2, 0.8 × duration)), BENCH_PLATFORMS
- * (fastify,express), BENCH_SCENARIOS (1,3,4,5; scenario 2 is measured inside 1 and 4).
+ * Settings (environment, defaults in brackets): BENCH_DURATION_S [5] and BENCH_WARMUP_S [1]
+ * per hit run; BENCH_ROUNDS [2]; BENCH_CONNECTIONS [50] for the hit runs; BENCH_BURST [500]
+ * and BENCH_BURSTS [3] for the cold burst; BENCH_LOADER_MS [50] for scenarios 3–5; BENCH_RATE
+ * [1000 req/s] and BENCH_OPEN_CONNECTIONS [200] for the open-loop load of scenarios 4–5;
+ * BENCH_TTL_MS [2000], BENCH_STALE_TTL_MS [1000] and BENCH_EXPIRY_S [max(3, 1.2 × duration)]
+ * for scenario 4; BENCH_OUTAGE_PRE_S [max(1, 0.4 × duration)] and BENCH_OUTAGE_S
+ * [max(2, 0.8 × duration)] for scenario 5; BENCH_REQUEST_TIMEOUT_MS [2000]; BENCH_PLATFORMS
+ * [fastify,express]; BENCH_SCENARIOS [1,3,4,5] (scenario 2 is measured within 1, 3 and 4);
+ * BENCH_MAX_RUN_S [1800], a watchdog that ends the whole run.
  */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import {
@@ -21,6 +25,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -55,6 +60,8 @@ const DURATION_S = num('BENCH_DURATION_S', 5, 0.5);
 const ROUNDS = Math.round(num('BENCH_ROUNDS', 2, 1));
 const WARMUP_S = num('BENCH_WARMUP_S', Math.min(1, DURATION_S), 0);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
+/** Connection cap of the open-loop load (scenarios 4–5): enough that 50 ms loads do not queue behind it. */
+const OPEN_CONNECTIONS = Math.round(num('BENCH_OPEN_CONNECTIONS', 200, 1));
 const BURST = Math.round(num('BENCH_BURST', 500, 1));
 const BURSTS = Math.round(num('BENCH_BURSTS', 3, 1));
 const LOADER_MS = num('BENCH_LOADER_MS', 50);
@@ -206,8 +213,10 @@ async function withTarget<T>(
   }
 }
 
-const loadsOf = async (url: string): Promise<number> =>
-  (await getJson<{ loads: number }>(`${url}/bench/loads`)).loads;
+/** Loader calls and CPU ms of the server process so far. */
+const serverStats = (url: string): Promise<{ loads: number; cpuMs: number }> =>
+  getJson<{ loads: number; cpuMs: number }>(`${url}/bench/loads`);
+const loadsOf = async (url: string): Promise<number> => (await serverStats(url)).loads;
 const resetLoads = async (url: string): Promise<void> => {
   await getJson(`${url}/bench/reset`, 'POST');
 };
@@ -219,6 +228,8 @@ interface Metrics {
   p99Ms?: number;
   cmdsPer1k?: number;
   cpuMsPer1k?: number;
+  /** CPU time of the server process (user + system) per 1,000 requests */
+  serverCpuMsPer1k?: number;
   loads?: number;
   errorPct?: number;
   /** requests behind the figures */
@@ -290,14 +301,17 @@ const hits: Scenario = {
       await warmKey(target, v.route !== 'ceiling');
       if (WARMUP_S > 0) await throughput(target, CONNECTIONS, WARMUP_S);
       await resetLoads(url);
+      const server0 = await serverStats(url);
       const before = await redisSnapshot(info);
       const r = await throughput(target, CONNECTIONS, DURATION_S);
       const after = await redisSnapshot(info);
+      const server1 = await serverStats(url);
       return {
         reqPerSec: r.reqPerSec,
         p99Ms: r.p99Ms,
         errorPct: errorPct(r.non2xx + r.errors, r.total + r.errors),
-        loads: await loadsOf(url),
+        loads: server1.loads - server0.loads,
+        serverCpuMsPer1k: per1k(server1.cpuMs - server0.cpuMs, r.total),
         requests: r.total,
         ...costOf(before, after, r.total),
       };
@@ -318,13 +332,16 @@ const coldBurst: Scenario = {
       const runs: Metrics[] = [];
       for (let b = 0; b < BURSTS; b++) {
         await resetLoads(url);
+        const server0 = await serverStats(url);
         const before = await redisSnapshot(info);
         const samples = await burst(`${url}/${v.route}/cold-${b}`, BURST, 10_000);
         const after = await redisSnapshot(info);
+        const server1 = await serverStats(url);
         const s = summarize(samples);
         runs.push({
           p99Ms: s.p99Ms,
-          loads: await loadsOf(url),
+          loads: server1.loads - server0.loads,
+          serverCpuMsPer1k: per1k(server1.cpuMs - server0.cpuMs, s.total),
           errorPct: errorPct(s.failed, s.total),
           requests: s.total,
           ...costOf(before, after, s.total),
@@ -358,20 +375,23 @@ const expiry: Scenario = {
       const target = `${url}/${v.route}/hot`;
       await warmKey(target, true);
       await resetLoads(url);
+      const server0 = await serverStats(url);
       const before = await redisSnapshot(info);
       const { samples } = await steadyLoad({
         url: target,
         rate: RATE,
         durationMs: EXPIRY_S * 1000,
-        connections: CONNECTIONS,
+        connections: OPEN_CONNECTIONS,
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
       const after = await redisSnapshot(info);
+      const server1 = await serverStats(url);
       const s = summarize(samples);
       return {
         reqPerSec: s.ok / EXPIRY_S,
         p99Ms: s.p99Ms,
-        loads: await loadsOf(url),
+        loads: server1.loads - server0.loads,
+        serverCpuMsPer1k: per1k(server1.cpuMs - server0.cpuMs, s.total),
         errorPct: errorPct(s.failed, s.total),
         requests: s.total,
         ...costOf(before, after, s.total),
@@ -398,7 +418,7 @@ const outage: Scenario = {
         url: target,
         rate: RATE,
         durationMs: (OUTAGE_PRE_S + OUTAGE_S) * 1000,
-        connections: CONNECTIONS,
+        connections: OPEN_CONNECTIONS,
         timeoutMs: REQUEST_TIMEOUT_MS,
         at: {
           atMs: OUTAGE_PRE_S * 1000,
@@ -434,6 +454,7 @@ function medianMetrics(runs: Metrics[]): Metrics {
     p99Ms: pick('p99Ms'),
     cmdsPer1k: pick('cmdsPer1k'),
     cpuMsPer1k: pick('cpuMsPer1k'),
+    serverCpuMsPer1k: pick('serverCpuMsPer1k'),
     loads: pick('loads'),
     errorPct: pick('errorPct'),
     requests: pick('requests'),
@@ -461,6 +482,23 @@ function machineLine(redisVersion: string): string {
   );
 }
 
+/** Machine-wide CPU counters from /proc/stat (Linux), for the busy and steal share of the run. */
+function cpuTimes(): { total: number; idle: number; steal: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, idle: f[3] + f[4], steal: f[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
 function redisServerVersion(): string {
   try {
     const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -476,7 +514,13 @@ const keyOf = (s: string, p: string, v: string) => `${s}|${p}|${v}`;
 function report(
   scenarios: Scenario[],
   results: Results,
-  meta: { startedAt: Date; seconds: number; redisVersion: string; failures: string[] },
+  meta: {
+    startedAt: Date;
+    seconds: number;
+    redisVersion: string;
+    failures: string[];
+    cpu?: { busyPct: number; stealPct: number };
+  },
 ): string {
   const med = (s: string, p: string, v: string): Metrics | undefined => {
     const runs = results.get(keyOf(s, p, v));
@@ -489,13 +533,16 @@ function report(
   lines.push(
     `Run ${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s; ${ROUNDS} round(s), variants interleaved, median of rounds; ` +
       `hit runs ${DURATION_S} s after ${WARMUP_S} s warm-up, autocannon ${CONNECTIONS} connections, pipelining 1; ` +
-      `load generator, server (child process) and redis-server share the machine's ${cpus().length} cores.`,
+      `load generator, server (child process) and redis-server share the machine's ${cpus().length} cores` +
+      (meta.cpu
+        ? ` (machine-wide over the run: ${meta.cpu.busyPct.toFixed(0)} % busy, ${meta.cpu.stealPct.toFixed(1)} % stolen by the hypervisor).`
+        : '.'),
   );
   lines.push('');
   lines.push(
-    '| Scenario | Platform | Variant | req/s | p99 ms | × ceiling | × cache-manager | Redis cmds / 1k req | Redis CPU ms / 1k req | loader calls | errors % |',
+    '| Scenario | Platform | Variant | req/s | p99 ms | × ceiling | × cache-manager | Redis cmds / 1k req | Redis CPU ms / 1k req | server CPU ms / 1k req | loader calls | errors % |',
   );
-  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const sc of scenarios) {
     for (const p of PLATFORMS) {
       const ceiling = med(sc.id, p, 'ceiling');
@@ -503,14 +550,14 @@ function report(
       for (const v of sc.variants) {
         const m = med(sc.id, p, v.id);
         if (!m) {
-          lines.push(`| ${sc.id} ${sc.title} | ${p} | ${v.label} | failed | | | | | | | |`);
+          lines.push(`| ${sc.id} ${sc.title} | ${p} | ${v.label} | failed | | | | | | | | |`);
           continue;
         }
         const isHit = sc.id === '1';
         lines.push(
           `| ${sc.id} ${sc.title} | ${p} | ${v.label} | ${fmt(m.reqPerSec)} | ${fmt(m.p99Ms, 1)} | ` +
             `${isHit ? ratio(m.reqPerSec, ceiling?.reqPerSec) : '–'} | ${isHit ? ratio(m.reqPerSec, cm?.reqPerSec) : '–'} | ` +
-            `${fmt(m.cmdsPer1k)} | ${fmt(m.cpuMsPer1k, 1)} | ${fmt(m.loads)} | ${fmt(m.errorPct, 1)} |`,
+            `${fmt(m.cmdsPer1k)} | ${fmt(m.cpuMsPer1k, 1)} | ${fmt(m.serverCpuMsPer1k)} | ${fmt(m.loads)} | ${fmt(m.errorPct, 1)} |`,
         );
       }
     }
@@ -556,9 +603,9 @@ function report(
   lines.push('', '## Notes', '');
   lines.push(
     '- Each variant runs in its own server process against its own fresh redis-server (loopback, no persistence); `× ceiling` and `× cache-manager` compare req/s on the same platform. The ceiling route returns the same JSON with no cache and no loader; every route, the ceiling included, passes the app’s metrics middleware and global interceptors.',
-    '- Redis cmds = delta of `INFO commandstats` calls (INFO itself excluded) over the measured run; it counts the commands a Lua script runs inside Redis too (ours: EVALSHA + GET + PTTL per read). Redis CPU = delta of `used_cpu_user + used_cpu_sys`, which includes the server’s idle background work.',
+    '- Redis cmds = delta of `INFO commandstats` calls (INFO itself excluded) over the measured run; it counts the commands a Lua script runs inside Redis too (ours: EVALSHA + GET + PTTL per read). Redis CPU = delta of `used_cpu_user + used_cpu_sys`, which includes the server’s idle background work. Server CPU = delta of the app process’s `process.cpuUsage()` (user + system) over the same run, its own two small stats requests included.',
     `- Scenario 3: ${BURST} requests fired at once, each on its own connection, for a key never read before; ${BURSTS} bursts per server (new key each), loader calls and p99 per burst (median). Latency counts from when the burst was fired.`,
-    `- Scenarios 4 and 5: open-loop load at ${RATE} req/s, evenly spaced, over at most ${CONNECTIONS} keep-alive connections; latency counts from when a request was due (queueing for a connection included); a request unanswered after ${REQUEST_TIMEOUT_MS} ms counts as an error. req/s there is the 2xx rate achieved, not a maximum. Scenario 4: loader calls over the whole run (${EXPIRY_S} s, so about ${Math.floor((EXPIRY_S * 1000) / TTL_MS)} TTL boundaries).`,
+    `- Scenarios 4 and 5: open-loop load at ${RATE} req/s, evenly spaced, over a pool of at most ${OPEN_CONNECTIONS} keep-alive connections; latency counts from when a request was due (queueing for a connection included); a request unanswered after ${REQUEST_TIMEOUT_MS} ms counts as an error. req/s there is the 2xx rate achieved, not a maximum. Scenario 4: loader calls over the whole run (${EXPIRY_S} s, so about ${Math.floor((EXPIRY_S * 1000) / TTL_MS)} TTL boundaries).`,
     `- Scenario 5: ${OUTAGE_PRE_S} s of load, then the private redis-server gets SIGTERM (RedisServerProcess.stop()) and the load goes on for ${OUTAGE_S} s; figures cover the requests due after the stop. p99 is over answered 2xx requests; errors % = (non-2xx + errors + timeouts) / requests.`,
   );
   const breakdown: string[] = [];
@@ -578,7 +625,7 @@ function report(
   if (breakdown.length)
     lines.push('- Redis commands per 1,000 hit requests, by command:', ...breakdown);
   lines.push(
-    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_ROUNDS=${ROUNDS} BENCH_WARMUP_S=${WARMUP_S} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_BURST=${BURST} BENCH_BURSTS=${BURSTS} BENCH_LOADER_MS=${LOADER_MS} BENCH_RATE=${RATE} BENCH_TTL_MS=${TTL_MS} BENCH_STALE_TTL_MS=${STALE_TTL_MS} BENCH_EXPIRY_S=${EXPIRY_S} BENCH_OUTAGE_PRE_S=${OUTAGE_PRE_S} BENCH_OUTAGE_S=${OUTAGE_S}.`,
+    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_ROUNDS=${ROUNDS} BENCH_WARMUP_S=${WARMUP_S} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_OPEN_CONNECTIONS=${OPEN_CONNECTIONS} BENCH_BURST=${BURST} BENCH_BURSTS=${BURSTS} BENCH_LOADER_MS=${LOADER_MS} BENCH_RATE=${RATE} BENCH_TTL_MS=${TTL_MS} BENCH_STALE_TTL_MS=${STALE_TTL_MS} BENCH_EXPIRY_S=${EXPIRY_S} BENCH_OUTAGE_PRE_S=${OUTAGE_PRE_S} BENCH_OUTAGE_S=${OUTAGE_S}.`,
   );
   if (meta.failures.length) {
     lines.push('', '## Failures', '', ...meta.failures.map((f) => `- ${f}`));
@@ -595,6 +642,7 @@ function rotate<T>(arr: T[], n: number): T[] {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const cpu0 = cpuTimes();
   const watchdog = setTimeout(() => {
     console.error(`bench: still running after ${MAX_RUN_S} s, giving up`);
     killEverything();
@@ -623,7 +671,8 @@ async function main(): Promise<void> {
             console.log(
               `round ${round + 1}/${ROUNDS} scenario ${sc.id} ${p} ${v.label}: ` +
                 `req/s ${fmt(m.reqPerSec)} p99 ${fmt(m.p99Ms, 1)} ms loads ${fmt(m.loads)} ` +
-                `errors ${fmt(m.errorPct, 1)} % cmds/1k ${fmt(m.cmdsPer1k)} cpu ms/1k ${fmt(m.cpuMsPer1k, 1)} ` +
+                `errors ${fmt(m.errorPct, 1)} % cmds/1k ${fmt(m.cmdsPer1k)} redis cpu ms/1k ${fmt(m.cpuMsPer1k, 1)} ` +
+                `server cpu ms/1k ${fmt(m.serverCpuMsPer1k)} ` +
                 `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
             );
           } catch (err) {
@@ -637,7 +686,16 @@ async function main(): Promise<void> {
     }
   }
 
+  const cpu1 = cpuTimes();
+  const dt = cpu0 && cpu1 ? cpu1.total - cpu0.total : 0;
   const md = report(scenarios, results, {
+    cpu:
+      cpu0 && cpu1 && dt > 0
+        ? {
+            busyPct: (100 * (dt - (cpu1.idle - cpu0.idle))) / dt,
+            stealPct: (100 * (cpu1.steal - cpu0.steal)) / dt,
+          }
+        : undefined,
     startedAt: new Date(started),
     seconds: (Date.now() - started) / 1000,
     redisVersion,

@@ -7,7 +7,7 @@
  * - GET /ours/:id     our `@Cached` (CacheService: singleflight, XFetch, optional L1)
  * - GET /cm/:id       the same loader behind @nestjs/cache-manager's CacheInterceptor (@keyv/redis)
  * - GET /ceiling/:id  the same JSON built at once: no cache, no loader delay (framework ceiling)
- * - GET /bench/loads  loader calls so far; POST /bench/reset sets them to 0
+ * - GET /bench/loads  loader calls so far and the process's CPU ms; POST /bench/reset zeroes calls
  *
  * Environment (set by run.ts): REDIS_URL (a private redis-server), HTTP_PLATFORM,
  * CACHE_L1_MAX_ENTRIES, CACHE_AUTO_PIPELINING, BENCH_LOADER_MS, BENCH_TTL_MS,
@@ -111,9 +111,11 @@ class BenchController {
     return item(id);
   }
 
+  /** Loader calls so far, and this process's CPU time (user + system) in ms. */
   @Get('bench/loads')
-  loads(): { loads: number } {
-    return { loads: loader.calls };
+  loads(): { loads: number; cpuMs: number } {
+    const cpu = process.cpuUsage();
+    return { loads: loader.calls, cpuMs: (cpu.user + cpu.system) / 1000 };
   }
 
   @Post('bench/reset')

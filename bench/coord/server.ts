@@ -1,0 +1,145 @@
+/**
+ * The HTTP server under test of the rate-limit benchmark, run as a child process of `run.ts`
+ * (one per variant and run) so the load generator does not share its event loop. Fastify (the
+ * project's default platform). It reports its port over IPC and exits on SIGTERM or when the
+ * parent goes away.
+ *
+ * The same handler, GET /hello, behind (BENCH_LIMITER):
+ * - `ours`     our RateLimitModule (global RateLimitGuard + RedisThrottlerStorage, RATE_LIMIT)
+ * - `nestlab`  @nestjs/throttler's ThrottlerGuard with @nest-lab/throttler-storage-redis
+ * - `none`     no limiter
+ * All three have the same other modules (Config, Redis, Metrics, Http).
+ * GET /bench/stats (never throttled): /hello responses so far (any status) and process CPU ms.
+ *
+ * Environment (set by run.ts): REDIS_URL (a private redis-server), BENCH_LIMITER,
+ * BENCH_RL_LIMIT, BENCH_RL_WINDOW_MS.
+ */
+import 'reflect-metadata';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { Controller, Get, INestApplication, Module, Type } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
+import { SkipThrottle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
+import { ConfigModule } from '../../src/config/config.module';
+import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import { createHttpAdapter } from '../../src/http/http-platform';
+import { HttpModule } from '../../src/http/http.module';
+import { MetricsModule } from '../../src/metrics/metrics.module';
+import { RateLimitModule } from '../../src/rate-limit/rate-limit.module';
+import { RedisModule } from '../../src/redis/redis.module';
+
+type Limiter = 'ours' | 'nestlab' | 'none';
+
+let served = 0;
+
+@Controller()
+class BenchController {
+  @Get('hello')
+  hello(): { hello: string } {
+    return { hello: 'world' };
+  }
+
+  @Get('bench/stats')
+  @SkipThrottle()
+  stats(): { requests: number; cpuMs: number } {
+    const cpu = process.cpuUsage();
+    return { requests: served, cpuMs: (cpu.user + cpu.system) / 1000 };
+  }
+}
+
+function benchModule(
+  config: AppConfig,
+  limiter: Limiter,
+  limit: number,
+  windowMs: number,
+  nestlabClient: Redis | undefined,
+): Type<unknown> {
+  const base = [ConfigModule.forRoot(config), RedisModule, MetricsModule, HttpModule];
+  if (limiter === 'ours') {
+    @Module({ imports: [...base, RateLimitModule], controllers: [BenchController] })
+    class OursModule {}
+    return OursModule;
+  }
+  if (limiter === 'nestlab') {
+    @Module({
+      imports: [
+        ...base,
+        ThrottlerModule.forRoot({
+          throttlers: [{ name: 'default', limit, ttl: windowMs }],
+          storage: new ThrottlerStorageRedisService(nestlabClient),
+        }),
+      ],
+      controllers: [BenchController],
+      providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+    })
+    class NestLabModule {}
+    return NestLabModule;
+  }
+  @Module({ imports: base, controllers: [BenchController] })
+  class NoLimiterModule {}
+  return NoLimiterModule;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const redisUrl = env.REDIS_URL;
+  if (!redisUrl || !/^redis:\/\/127\.0\.0\.1:\d+$/.test(redisUrl) || redisUrl.endsWith(':6379'))
+    throw new Error(`REDIS_URL must be a private loopback redis-server (got "${redisUrl}")`);
+  const limiter = env.BENCH_LIMITER as Limiter;
+  if (!['ours', 'nestlab', 'none'].includes(limiter))
+    throw new Error(`BENCH_LIMITER must be ours | nestlab | none (got "${limiter}")`);
+  const limit = Number(env.BENCH_RL_LIMIT);
+  const windowMs = Number(env.BENCH_RL_WINDOW_MS);
+  if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1)
+    throw new Error('BENCH_RL_LIMIT and BENCH_RL_WINDOW_MS must be positive integers');
+
+  // Only the keys the benchmark sets: nothing from the caller's environment leaks in.
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: 'memory://',
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: 'bench',
+    HTTP_PLATFORM: 'fastify',
+    RATE_LIMIT: `${limit}/${windowMs}ms`,
+  });
+  const nestlabClient = limiter === 'nestlab' ? new Redis(redisUrl) : undefined;
+  const adapter = createHttpAdapter(config) as FastifyAdapter;
+  // Counts every /hello response, 429s included (a guard rejection never reaches the handler).
+  adapter.getInstance().addHook('onResponse', (req, _reply, done) => {
+    if (req.url === '/hello') served += 1;
+    done();
+  });
+  const app: INestApplication = await NestFactory.create(
+    benchModule(config, limiter, limit, windowMs, nestlabClient),
+    adapter,
+    { logger: false, bodyParser: false, abortOnError: false },
+  );
+  await app.listen(0, '127.0.0.1');
+  const addr = app.getHttpServer().address() as { port: number };
+
+  let closing = false;
+  const close = (code: number) => {
+    if (closing) return;
+    closing = true;
+    const hard = setTimeout(() => process.exit(code), 3000);
+    hard.unref();
+    nestlabClient?.disconnect();
+    app.close().then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
+  };
+  process.on('SIGTERM', () => close(0));
+  process.on('SIGINT', () => close(0));
+  process.on('disconnect', () => close(0));
+
+  if (process.send) process.send({ type: 'ready', port: addr.port, pid: process.pid });
+  else console.log(JSON.stringify({ type: 'ready', port: addr.port, pid: process.pid }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -103,8 +103,25 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const parser = parserError(exception);
     if (parser) return parser;
+    if (isRedisUnavailable(exception)) {
+      return {
+        statusCode: 503,
+        error: REASON[503],
+        message: 'Redis is unavailable; retry shortly',
+      };
+    }
     return { statusCode: 500, error: REASON[500], message: 'Internal server error' };
   }
+}
+
+/** ioredis errors that mean "no connection", as opposed to a Redis reply error (a bug: 500). */
+function isRedisUnavailable(e: unknown): boolean {
+  const err = e as { name?: string; message?: string };
+  return (
+    err?.name === 'MaxRetriesPerRequestError' ||
+    err?.name === 'ClusterAllFailedError' ||
+    /^(Connection is closed\.|Command timed out|Stream isn't writeable)/.test(err?.message ?? '')
+  );
 }
 
 function isCustomBody(res: string | object): boolean {

@@ -1,4 +1,5 @@
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { usePrivateRedisApp } from '../support/private-redis';
 
 describe.each(PLATFORMS)('leaderboard and followers on %s', (platform) => {
   let t: TestApp;
@@ -141,5 +142,29 @@ describe.each(PLATFORMS)('leaderboard and followers on %s', (platform) => {
       expect((await http(`${t.url}/api/users/1/followers/x`)).status).toBe(400);
       expect((await http(`${t.url}/api/users/1/mutuals/4242`)).status).toBe(404);
     });
+  });
+});
+
+describe('Redis-backed domains with Redis stopped', () => {
+  const fixture = usePrivateRedisApp(__filename, 'express');
+
+  it('answer 503 JSON, not 500, and recover', async () => {
+    const t = fixture.app();
+    await fixture.redis().stop();
+    for (const path of ['/api/leaderboard/main', '/api/users/1/followers']) {
+      const res = await http(`${t.url}${path}`);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'Redis is unavailable; retry shortly',
+      });
+    }
+    await fixture.redis().restart();
+    const back = await eventually(
+      () => http(`${t.url}/api/leaderboard/main`),
+      (r) => r.status === 200,
+    );
+    expect(back.status).toBe(200);
   });
 });

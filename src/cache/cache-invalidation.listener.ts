@@ -26,23 +26,29 @@ export class CacheInvalidationListener implements OnApplicationBootstrap, OnAppl
     this.sub = sub;
     let readyOnce = false;
     sub.on('ready', () => {
-      if (readyOnce) {
-        this.cache.clearL1();
-        this.lastSeq.clear();
-        this.logger.warn(
-          'invalidation subscriber reconnected: L1 cleared (broadcasts may have been missed)',
-        );
-      }
+      if (readyOnce) this.lost('the invalidation subscriber reconnected');
       readyOnce = true;
     });
-    sub.on('message', (_channel: string, message: string) =>
+    // On a Cluster the sharded subscriber connections are managed by a group: a lost one shows
+    // as '-node' (broadcasts may be missed until it is back).
+    sub.on('-node', () => this.lost('a sharded subscriber connection closed'));
+    sub.on('smessage', (_channel: string, message: string) =>
       this.cache.applyRemote(message, this.lastSeq),
     );
+    // Sharded pub/sub: publisher and subscriber meet at the channel's slot owner, so on a
+    // Cluster an invalidation reaches this instance before the publisher's write returns, as on
+    // a single node (a classic PUBLISH crosses the cluster bus asynchronously).
     await sub
-      .subscribe(this.cache.channel)
+      .ssubscribe(this.cache.channel)
       .catch((err: Error) =>
         this.logger.error(`cannot subscribe to cache invalidations: ${err.message}`),
       );
+  }
+
+  private lost(why: string): void {
+    this.cache.clearL1();
+    this.lastSeq.clear();
+    this.logger.warn(`${why}: L1 cleared (broadcasts may have been missed)`);
   }
 
   async onApplicationShutdown(): Promise<void> {

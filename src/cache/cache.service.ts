@@ -493,7 +493,7 @@ export class CacheService implements OnModuleInit {
       ...(all ? { all } : {}),
     };
     await this.redis
-      .publish(this.channel, JSON.stringify(msg))
+      .spublish(this.channel, JSON.stringify(msg))
       .catch((err) => this.failOpen('publish', err));
   }
 

@@ -22,6 +22,8 @@ export interface ConnectionOverrides {
   enableAutoPipelining?: boolean;
   enableOfflineQueue?: boolean;
   lazyConnect?: boolean;
+  /** Cluster: route SSUBSCRIBE to each channel's slot owner (sharded pub/sub). */
+  shardedSubscribers?: boolean;
 }
 
 /** Capped exponential back-off with full jitter: 50 ms, 100 ms, … up to 2 s. Never gives up. */
@@ -94,6 +96,7 @@ export function createRedisClient(
         enableOfflineQueue: base.enableOfflineQueue,
         lazyConnect: base.lazyConnect,
         maxRedirections: 16,
+        shardedSubscribers: o.shardedSubscribers ?? false,
         slotsRefreshTimeout: Math.max(1000, settings.connectTimeoutMs),
       };
       return new Cluster(t.nodes, clusterOptions);

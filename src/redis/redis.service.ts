@@ -65,7 +65,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * A new connection of its own, for work that cannot share the command client:
-   * - `subscriber`: SUBSCRIBE/PSUBSCRIBE (a subscribed connection can run nothing else);
+   * - `subscriber`: SUBSCRIBE/PSUBSCRIBE or sharded SSUBSCRIBE (on a Cluster, routed to each
+   *   channel's slot owner); a subscribed connection can run nothing else;
    * - `blocking`: BLPOP, XREAD BLOCK, BullMQ workers: no command timeout, `maxRetriesPerRequest: null`.
    * The caller may close it; whatever is still open is closed on shutdown.
    */
@@ -78,6 +79,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       name: `${this.config.redis.prefix}:${kind}:${name}`,
       maxRetriesPerRequest: kind === 'blocking' ? null : 2,
       commandTimeout: kind === 'blocking' ? null : undefined,
+      shardedSubscribers: kind === 'subscriber',
     });
     attachConnectionLogging(
       c,

@@ -6,12 +6,32 @@ import {
   LockNotAcquiredError,
   LockUnavailableError,
 } from '../../src/lock/lock.errors';
+import { currentLock } from '../../src/lock/lock.context';
 import { LockService } from '../../src/lock/lock.service';
+import { WithLock } from '../../src/lock/with-lock.decorator';
+import { Injectable, Module } from '@nestjs/common';
 import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
 import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+@Injectable()
+class InventoryService {
+  stock = 100;
+
+  /** A read-modify-write with an await in the middle: only safe under the lock. */
+  @WithLock({ key: 'sku:{0}', ttl: 2_000, wait: 5_000, retryDelay: 5 })
+  async take(_sku: string): Promise<{ left: number; fence: number | undefined }> {
+    const read = this.stock;
+    await sleep(2);
+    this.stock = read - 1;
+    return { left: this.stock, fence: currentLock()?.fencingToken };
+  }
+}
+
+@Module({ providers: [InventoryService] })
+class InventoryModule {}
 
 describe('LockService against real Redis', () => {
   let t: TestApp;
@@ -105,6 +125,30 @@ describe('LockService against real Redis', () => {
       LockNotAcquiredError,
     );
     await held.release();
+  });
+});
+
+describe('@WithLock on a service method', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      prefix: testPrefix(__filename),
+      role: 'api',
+      extraModules: [InventoryModule],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('serialises concurrent calls (resource from the arguments) and exposes the fencing token', async () => {
+    const inventory = t.app.get(InventoryService);
+    const results = await Promise.all(Array.from({ length: 50 }, () => inventory.take('A-1')));
+    expect(inventory.stock).toBe(50);
+    const fences = results.map((r) => r.fence!).sort((a, b) => a - b);
+    expect(new Set(fences).size).toBe(50);
+    expect(fences.every((f, i) => i === 0 || f > fences[i - 1])).toBe(true);
   });
 });
 

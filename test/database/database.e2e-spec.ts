@@ -6,6 +6,13 @@ import { PagesRepository } from '../../src/pages/pages.repository';
 import { PostsRepository } from '../../src/posts/posts.repository';
 import { UsersRepository } from '../../src/users/users.repository';
 import { databaseTargets } from '../support/database';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Pool } from 'pg';
+import { freePort } from '../../src/redis/embedded-redis';
+import { http, sharedRedisEnv, testPrefix } from '../support/app';
 
 describe.each(databaseTargets().map((t) => [t.name, t] as const))(
   'database layer on %s',
@@ -128,3 +135,108 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
     }
   },
 );
+
+/**
+ * Two separate app PROCESSES (the built dist/main.js) sharing Redis and a real PostgreSQL:
+ * 500 lock-protected read-modify-writes through each → the row's version grows by exactly 1000.
+ * Needs a PostgreSQL server (PGlite lives inside one process), so it runs when DATABASE_URL
+ * points at one — `.ci/run` does that for the database suites.
+ */
+const url = process.env.DATABASE_URL;
+const pgTargets = url && /^postgres(ql)?:\/\//.test(url) ? ['postgres'] : [];
+const DIST = resolve(__dirname, '../../dist/main.js');
+
+// A loop, not describe.each: Jest refuses an empty table, and without PostgreSQL there is none.
+for (const target of pgTargets)
+  describe(`two app processes on ${target}`, () => {
+    const schema = `t_procs_${randomBytes(4).toString('hex')}`;
+    const procs: ChildProcess[] = [];
+    const urls: string[] = [];
+
+    beforeAll(async () => {
+      if (!existsSync(DIST))
+        throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+      const prefix = testPrefix(__filename);
+      for (let i = 0; i < 2; i++) {
+        const port = await freePort();
+        const p = spawn(process.execPath, [DIST], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            ...sharedRedisEnv(),
+            REDIS_PREFIX: prefix,
+            DATABASE_URL: url!,
+            DATABASE_SCHEMA: schema,
+            APP_ROLE: 'api',
+            PORT: String(port),
+            LOG_LEVEL: 'error',
+            RATE_LIMIT: '1000000/60s',
+            HTTP_PLATFORM: i === 0 ? 'fastify' : 'express',
+          },
+          stdio: 'ignore',
+        });
+        procs.push(p);
+        urls.push(`http://127.0.0.1:${port}`);
+      }
+      for (const u of urls) {
+        const deadline = Date.now() + 30_000;
+        while (
+          Date.now() < deadline &&
+          !(await fetch(`${u}/health/ready`).then(
+            (r) => r.ok,
+            () => false,
+          ))
+        ) {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    });
+
+    afterAll(async () => {
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((r) => {
+              if (p.exitCode !== null) return r();
+              p.once('exit', () => r());
+              p.kill('SIGTERM');
+            }),
+        ),
+      );
+      const admin = new Pool({ connectionString: url, max: 1 });
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
+    });
+
+    it('count exactly 1000 lock-protected increments of one row', async () => {
+      const pool = new Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+      try {
+        const version = async () =>
+          (await pool.query<{ version: number }>('SELECT version FROM users WHERE id = 1')).rows[0]
+            .version;
+        const before = await version();
+        let conflicts = 0;
+        const patch = async (u: string, i: number) => {
+          for (let attempt = 0; attempt < 1000; attempt++) {
+            const res = await http(`${u}/api/users/1`, {
+              method: 'PATCH',
+              body: { name: `p${i}` },
+            });
+            if (res.status === 200) return;
+            expect(res.status).toBe(409);
+            conflicts++;
+            await new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * 5)));
+          }
+          throw new Error('gave up');
+        };
+        const worker = async (u: string, from: number) => {
+          for (let i = from; i < from + 50; i++) await patch(u, i);
+        };
+        await Promise.all(
+          urls.flatMap((u, p) => Array.from({ length: 10 }, (_, w) => worker(u, p * 500 + w * 50))),
+        );
+        expect((await version()) - before).toBe(1000);
+        expect(conflicts).toBeGreaterThan(0);
+      } finally {
+        await pool.end();
+      }
+    });
+  });

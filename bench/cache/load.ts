@@ -5,29 +5,12 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import { percentile, sleep } from '../lib/util';
 
 export function assertLoopback(url: string): void {
   const u = new URL(url);
   if (u.hostname !== '127.0.0.1')
     throw new Error(`benchmark traffic goes to 127.0.0.1 only: ${url}`);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when empty. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1];
-}
-
-export function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 // --- closed-loop throughput (autocannon) -------------------------------------------------
@@ -201,40 +184,4 @@ export async function warmKey(url: string, expectHit: boolean): Promise<void> {
     await sleep(50);
   }
   throw new Error(`could not warm ${url}`);
-}
-
-// --- Redis server cost -------------------------------------------------------------------
-
-export interface RedisSnapshot {
-  /** calls per command (commandstats; includes commands run inside Lua scripts), INFO excluded */
-  calls: Map<string, number>;
-  cpuMs: number;
-}
-
-export async function redisSnapshot(client: Redis): Promise<RedisSnapshot> {
-  const text = await client.info('commandstats');
-  const cpuText = await client.info('cpu');
-  const calls = new Map<string, number>();
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (m[1] === 'info') continue;
-    calls.set(m[1], Number(m[2]));
-  }
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpuText)?.[1]);
-  return { calls, cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000 };
-}
-
-export function redisDelta(
-  before: RedisSnapshot,
-  after: RedisSnapshot,
-): { commands: number; cpuMs: number; byCommand: Map<string, number> } {
-  const byCommand = new Map<string, number>();
-  let commands = 0;
-  for (const [cmd, n] of after.calls) {
-    const d = n - (before.calls.get(cmd) ?? 0);
-    if (d > 0) {
-      byCommand.set(cmd, d);
-      commands += d;
-    }
-  }
-  return { commands, cpuMs: after.cpuMs - before.cpuMs, byCommand };
 }

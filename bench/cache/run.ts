@@ -18,43 +18,29 @@
  * [fastify,express]; BENCH_SCENARIOS [1,3,4,5] (scenario 2 is measured within 1, 3 and 4);
  * BENCH_MAX_RUN_S [1800], a watchdog that ends the whole run.
  */
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { RedisServerProcess } from '../../src/redis/embedded-redis';
+import { redisDelta, RedisSnapshot, redisSnapshot } from '../lib/redis-cost';
 import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, freemem, platform as osPlatform, release, tmpdir, totalmem } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { RedisServerProcess } from '../../src/redis/embedded-redis';
-import {
-  burst,
-  getJson,
-  median,
-  redisDelta,
-  redisSnapshot,
-  sleep,
-  steadyLoad,
-  summarize,
-  throughput,
-  warmKey,
-} from './load';
+  copyLuaAssets,
+  installCleanupHandlers,
+  killEverything,
+  machineLine,
+  redisServerVersion,
+  startChild,
+  startPrivateRedis,
+  startWatchdog,
+  stopChild,
+  writeResults,
+} from '../lib/runner';
+import { median, num, sleep } from '../lib/util';
+import { burst, getJson, steadyLoad, summarize, throughput, warmKey } from './load';
 
 // --- settings ----------------------------------------------------------------------------
-
-function num(name: string, def: number, min = 0): number {
-  const v = process.env[name];
-  if (v === undefined || v.trim() === '') return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}`);
-  return n;
-}
 
 const DURATION_S = num('BENCH_DURATION_S', 5, 0.5);
 const ROUNDS = Math.round(num('BENCH_ROUNDS', 2, 1));
@@ -84,49 +70,11 @@ const SCENARIOS = new Set(
 type Platform = 'fastify' | 'express';
 type Route = 'ours' | 'cm' | 'ceiling';
 
-/** dist-bench/bench/cache → the repository root */
-const ROOT = resolve(__dirname, '../../..');
-const DIST_SRC = resolve(__dirname, '../../src');
 const SERVER_JS = join(__dirname, 'server.js');
-const RESULTS = join(ROOT, 'bench', 'results', 'cache-latest.md');
 
 // --- process bookkeeping: nothing outlives the run ---------------------------------------
 
-const liveChildren = new Set<ChildProcess>();
-const liveRedis = new Set<RedisServerProcess>();
-
-function killEverything(): void {
-  for (const c of liveChildren) c.kill('SIGKILL');
-  for (const r of liveRedis) void r.kill();
-}
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killEverything();
-    process.exit(130);
-  });
-}
-
-/** nest-cli copies *.lua only into dist/: CacheService and RedisService read them from `__dirname/lua`. */
-function copyLuaAssets(): void {
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const full = join(dir, e.name);
-      if (e.name === 'lua') {
-        const target = join(DIST_SRC, relative(join(ROOT, 'src'), full));
-        mkdirSync(target, { recursive: true });
-        for (const f of readdirSync(full).filter((n) => n.endsWith('.lua')))
-          copyFileSync(join(full, f), join(target, f));
-      } else {
-        walk(full);
-      }
-    }
-  };
-  walk(join(ROOT, 'src'));
-}
+installCleanupHandlers();
 
 // --- one server under test ---------------------------------------------------------------
 
@@ -137,79 +85,25 @@ interface Target {
   info: Redis;
 }
 
-async function startChild(
-  platform: Platform,
-  redisUrl: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(SERVER_JS, [], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'development',
-      HTTP_PLATFORM: platform,
-      REDIS_URL: redisUrl,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    execArgv: ['--no-warnings'],
-  });
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), 30_000);
-    child.on('message', (m: { type?: string; port?: number }) => {
-      if (m?.type === 'ready' && typeof m.port === 'number') {
-        clearTimeout(timer);
-        resolvePort(m.port);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before it was ready:\n${stderr}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** A fresh private redis-server and a fresh server process, torn down after `fn`. */
 async function withTarget<T>(
   platform: Platform,
   env: Record<string, string>,
   fn: (t: Target) => Promise<T>,
 ): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'nrp-bench-redis-'));
-  const redis = new RedisServerProcess({ dir, appendonly: false });
-  liveRedis.add(redis);
+  const redis = await startPrivateRedis('nrp-bench-redis-');
   let child: ChildProcess | undefined;
-  let info: Redis | undefined;
   try {
-    await redis.start();
-    if (redis.port === 6379) throw new Error('refusing to use port 6379');
-    info = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
-    await info.connect();
-    const started = await startChild(platform, redis.url, env);
+    const started = await startChild(SERVER_JS, {
+      HTTP_PLATFORM: platform,
+      REDIS_URL: redis.url,
+      ...env,
+    });
     child = started.child;
-    return await fn({ url: started.url, redis, info });
+    return await fn({ url: started.url, redis: redis.server, info: redis.admin });
   } finally {
-    info?.disconnect();
     if (child) await stopChild(child);
     await redis.stop();
-    liveRedis.delete(redis);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -255,8 +149,8 @@ interface Scenario {
 const per1k = (n: number, requests: number): number => (requests > 0 ? (n / requests) * 1000 : NaN);
 
 function costOf(
-  before: Awaited<ReturnType<typeof redisSnapshot>>,
-  after: Awaited<ReturnType<typeof redisSnapshot>>,
+  before: RedisSnapshot,
+  after: RedisSnapshot,
   requests: number,
 ): Pick<Metrics, 'cmdsPer1k' | 'cpuMsPer1k' | 'byCommand'> {
   const d = redisDelta(before, after);
@@ -473,15 +367,6 @@ const ratio = (a?: number, b?: number): string =>
     ? '–'
     : `${(a / b).toFixed(2)}×`;
 
-function machineLine(redisVersion: string): string {
-  const cpu = cpus();
-  return (
-    `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ` +
-    `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), ` +
-    `${osPlatform()} ${release()}, Node ${process.version}, redis-server ${redisVersion}`
-  );
-}
-
 /** Machine-wide CPU counters from /proc/stat (Linux), for the busy and steal share of the run. */
 function cpuTimes(): { total: number; idle: number; steal: number } | undefined {
   try {
@@ -496,15 +381,6 @@ function cpuTimes(): { total: number; idle: number; steal: number } | undefined 
     return { total, idle: f[3] + f[4], steal: f[7] ?? 0 };
   } catch {
     return undefined;
-  }
-}
-
-function redisServerVersion(): string {
-  try {
-    const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
-    return /v=(\S+)/.exec(out)?.[1] ?? out.trim();
-  } catch {
-    return 'unknown';
   }
 }
 
@@ -528,7 +404,7 @@ function report(
   };
   const lines: string[] = [];
   lines.push('# Cache benchmark', '');
-  lines.push(machineLine(meta.redisVersion));
+  lines.push(machineLine('cache', meta.redisVersion));
   lines.push('');
   lines.push(
     `Run ${meta.startedAt.toISOString()}, ${Math.round(meta.seconds)} s; ${ROUNDS} round(s), variants interleaved, median of rounds; ` +
@@ -643,12 +519,9 @@ function rotate<T>(arr: T[], n: number): T[] {
 async function main(): Promise<void> {
   const started = Date.now();
   const cpu0 = cpuTimes();
-  const watchdog = setTimeout(() => {
-    console.error(`bench: still running after ${MAX_RUN_S} s, giving up`);
-    killEverything();
-    process.exit(2);
-  }, MAX_RUN_S * 1000);
-  watchdog.unref();
+  startWatchdog(MAX_RUN_S, () =>
+    console.error(`bench: still running after ${MAX_RUN_S} s, giving up`),
+  );
 
   if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: build with tsc first`);
   if (PLATFORMS.length === 0) throw new Error('BENCH_PLATFORMS names no platform');
@@ -657,7 +530,7 @@ async function main(): Promise<void> {
   const scenarios = [hits, coldBurst, expiry, outage].filter((s) => SCENARIOS.has(s.id));
   const results: Results = new Map();
   const failures: string[] = [];
-  console.log(machineLine(redisVersion));
+  console.log(machineLine('cache', redisVersion));
 
   for (let round = 0; round < ROUNDS; round++) {
     for (const sc of scenarios) {
@@ -701,10 +574,9 @@ async function main(): Promise<void> {
     redisVersion,
     failures,
   });
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(RESULTS, md);
+  const file = writeResults('cache-latest.md', md);
   console.log(`\n${md}`);
-  console.log(`written to ${relative(process.cwd(), RESULTS) || RESULTS}`);
+  console.log(`written to ${relative(process.cwd(), file) || file}`);
   if (failures.length) process.exitCode = 1;
 }
 

@@ -36,26 +36,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CacheModule } from '../../src/cache/cache.module';
 import { Cached } from '../../src/cache/cache.decorators';
 import { ConfigModule } from '../../src/config/config.module';
-import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import type { AppConfig } from '../../src/config/config.schema';
 import { createHttpAdapter } from '../../src/http/http-platform';
 import { HttpModule } from '../../src/http/http.module';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../src/http/request-id';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { RedisModule } from '../../src/redis/redis.module';
-
-function numberEnv(name: string, def: number): number {
-  const v = process.env[name];
-  if (v === undefined || v.trim() === '') return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number ≥ 0 (got "${v}")`);
-  return n;
-}
+import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
+import { num, sleep } from '../lib/util';
 
 // Read at load time: decorator options are fixed when the class is defined.
-const LOADER_MS = numberEnv('BENCH_LOADER_MS', 0);
-const TTL_MS = numberEnv('BENCH_TTL_MS', 60_000);
-const STALE_TTL_MS = numberEnv('BENCH_STALE_TTL_MS', 0);
-const BETA = numberEnv('BENCH_BETA', 1);
+const LOADER_MS = num('BENCH_LOADER_MS', 0);
+const TTL_MS = num('BENCH_TTL_MS', 60_000);
+const STALE_TTL_MS = num('BENCH_STALE_TTL_MS', 0);
+const BETA = num('BENCH_BETA', 1);
 
 export interface BenchItem {
   id: string;
@@ -78,7 +72,7 @@ class Loader {
 
   async load(id: string): Promise<BenchItem> {
     this.calls += 1;
-    if (LOADER_MS > 0) await new Promise((r) => setTimeout(r, LOADER_MS));
+    if (LOADER_MS > 0) await sleep(LOADER_MS);
     return item(id);
   }
 }
@@ -145,16 +139,8 @@ function benchModule(config: AppConfig, redisUrl: string) {
 
 async function main(): Promise<void> {
   const env = process.env;
-  const redisUrl = env.REDIS_URL;
-  if (!redisUrl || !/^redis:\/\/127\.0\.0\.1:\d+$/.test(redisUrl) || redisUrl.endsWith(':6379'))
-    throw new Error(`REDIS_URL must be a private loopback redis-server (got "${redisUrl}")`);
-  // Only the keys the benchmark sets: nothing from the caller's environment leaks in.
-  const config = loadConfig({
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: 'memory://',
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: 'bench',
+  const redisUrl = privateRedisUrl();
+  const config = benchConfig(redisUrl, {
     HTTP_PLATFORM: env.HTTP_PLATFORM,
     CACHE_L1_MAX_ENTRIES: env.CACHE_L1_MAX_ENTRIES,
     CACHE_AUTO_PIPELINING: env.CACHE_AUTO_PIPELINING,
@@ -175,29 +161,7 @@ async function main(): Promise<void> {
     });
     express.disable('x-powered-by');
   }
-  await app.listen(0, '127.0.0.1');
-  const addr = app.getHttpServer().address() as { port: number };
-
-  let closing = false;
-  const close = (code: number) => {
-    if (closing) return;
-    closing = true;
-    const hard = setTimeout(() => process.exit(code), 3000);
-    hard.unref();
-    app.close().then(
-      () => process.exit(code),
-      () => process.exit(code),
-    );
-  };
-  process.on('SIGTERM', () => close(0));
-  process.on('SIGINT', () => close(0));
-  process.on('disconnect', () => close(0));
-
-  if (process.send) process.send({ type: 'ready', port: addr.port, pid: process.pid });
-  else console.log(JSON.stringify({ type: 'ready', port: addr.port, pid: process.pid }));
+  await serveUntilStopped(app);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runServer(main);

@@ -11,13 +11,13 @@ import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import Redlock from 'redlock';
 import { ConfigModule } from '../../src/config/config.module';
-import { loadConfig } from '../../src/config/config.schema';
 import { HttpModule } from '../../src/http/http.module';
 import { LockModule } from '../../src/lock/lock.module';
 import { LockService } from '../../src/lock/lock.service';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { RedisModule } from '../../src/redis/redis.module';
-import { percentileInPlace, sleep } from './common';
+import { benchConfig } from '../lib/server';
+import { percentileInPlace, sleep } from '../lib/util';
 
 export type LockVariant = 'ours' | 'redlock';
 
@@ -59,13 +59,7 @@ export class LockBench {
    * is refused by `using` with a 300 ms lease; see {@link redlockDefaultUsingError}).
    */
   static async create(redisUrl: string, redlockThresholdMs: number): Promise<LockBench> {
-    const config = loadConfig({
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'silent',
-      DATABASE_URL: 'memory://',
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: 'bench',
-    });
+    const config = benchConfig(redisUrl);
     @Module({
       imports: [ConfigModule.forRoot(config), RedisModule, MetricsModule, HttpModule, LockModule],
     })

@@ -24,25 +24,22 @@
  *   ends the whole run.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { RedisDelta, redisDelta, redisSnapshot } from '../lib/redis-cost';
 import {
   copyLuaAssets,
+  installCleanupHandlers,
   killEverything,
-  liveChildren,
   machineLine,
-  median,
-  num,
-  perOpBreakdown,
   PrivateRedis,
-  RedisDelta,
-  redisDelta,
-  redisSnapshot,
-  ROOT,
+  startChild,
   startPrivateRedis,
-} from './common';
+  startWatchdog,
+  stopChild,
+  writeResults,
+} from '../lib/runner';
+import { median, num } from '../lib/util';
 import { LockBench, LockRun, LockVariant, redlockDefaultUsingError, UsingRun } from './locks';
 
 // --- settings ------------------------------------------------------------------------------
@@ -72,19 +69,11 @@ if (REDLOCK_THRESHOLD_MS > USING_TTL_MS - 100)
   throw new Error('BENCH_REDLOCK_THRESHOLD_MS must be ≤ BENCH_USING_TTL_MS − 100 (redlock rule)');
 
 const SERVER_JS = join(__dirname, 'server.js');
-const RESULTS = join(ROOT, 'bench', 'results', 'coord-latest.md');
+const REDIS_DIR_PREFIX = 'nrp-coord-redis-';
 
 // --- process bookkeeping -------------------------------------------------------------------
 
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killEverything();
-    process.exit(130);
-  });
-}
+installCleanupHandlers();
 
 const log = (msg: string): void => {
   process.stderr.write(`[bench:coord ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -113,6 +102,17 @@ function sumDeltas(ds: RedisDelta[]): RedisDelta {
     cpuMs: ds.reduce((a, d) => a + d.cpuMs, 0),
     netInBytes: ds.reduce((a, d) => a + d.netInBytes, 0),
   };
+}
+
+/** "5.00 (evalsha 1.00, hset 1.00, …)" per operation, largest first. */
+function perOpBreakdown(d: RedisDelta, ops: number): string {
+  if (ops <= 0) return 'n/a';
+  const parts = [...d.byCommand.entries()]
+    .map(([cmd, n]) => [cmd, n / ops] as const)
+    .filter(([, per]) => per >= 0.005)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([cmd, per]) => `${cmd} ${per.toFixed(2)}`);
+  return `${(d.commands / ops).toFixed(2)} (${parts.join(', ')})`;
 }
 
 function costPerOp(
@@ -149,7 +149,7 @@ async function lockRun(
   round: number,
 ): Promise<void> {
   const workers = test === 'seq' ? 1 : LOCK_CONCURRENCY;
-  const before = await redisSnapshot(redis.admin);
+  const before = await redisSnapshot(redis.admin, { netIn: true });
   const cpu0 = process.cpuUsage();
   const run = await bench.throughput(
     variant,
@@ -159,7 +159,7 @@ async function lockRun(
     `${test}:${round}`,
   );
   const cpu = process.cpuUsage(cpu0);
-  const after = await redisSnapshot(redis.admin);
+  const after = await redisSnapshot(redis.admin, { netIn: true });
   const key = `${test}:${variant}`;
   const clientCpuMs = (cpu.user + cpu.system) / 1000;
   lockSamples.set(key, [
@@ -185,7 +185,7 @@ async function usingRun(
   variant: LockVariant,
   round: number,
 ): Promise<void> {
-  const before = await redisSnapshot(redis.admin);
+  const before = await redisSnapshot(redis.admin, { netIn: true });
   const runs: UsingRun[] = [];
   for (let b = 0; b < USING_BATCHES; b++) {
     runs.push(
@@ -198,7 +198,7 @@ async function usingRun(
       ),
     );
   }
-  const after = await redisSnapshot(redis.admin);
+  const after = await redisSnapshot(redis.admin, { netIn: true });
   usingSamples.set(variant, [
     ...(usingSamples.get(variant) ?? []),
     { runs, redis: redisDelta(before, after) },
@@ -230,55 +230,6 @@ interface HttpSample {
 }
 const httpSamples = new Map<Limiter, HttpSample[]>();
 const limitedSamples = new Map<Limiter, HttpSample>();
-
-async function startChild(
-  limiter: Limiter,
-  redisUrl: string,
-  limit: number,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(SERVER_JS, [], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'development',
-      REDIS_URL: redisUrl,
-      BENCH_LIMITER: limiter,
-      BENCH_RL_LIMIT: String(limit),
-      BENCH_RL_WINDOW_MS: String(RL_WINDOW_MS),
-    },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    execArgv: ['--no-warnings'],
-  });
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), 30_000);
-    child.on('message', (m: { type?: string; port?: number }) => {
-      if (m?.type === 'ready' && typeof m.port === 'number') {
-        clearTimeout(timer);
-        resolvePort(m.port);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before it was ready:\n${stderr}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function serverStats(url: string): Promise<{ requests: number; cpuMs: number }> {
   const res = await fetch(`${url}/bench/stats`, { signal: AbortSignal.timeout(10_000) });
@@ -312,18 +263,23 @@ function load(url: string, durationS: number): Promise<autocannon.Result> {
 
 /** A fresh private Redis and server child; warm-up, FLUSHALL, then one measured run. */
 async function httpRun(limiter: Limiter, limit: number): Promise<HttpSample> {
-  const redis = await startPrivateRedis();
+  const redis = await startPrivateRedis(REDIS_DIR_PREFIX);
   try {
-    const { child, url } = await startChild(limiter, redis.url, limit);
+    const { child, url } = await startChild(SERVER_JS, {
+      REDIS_URL: redis.url,
+      BENCH_LIMITER: limiter,
+      BENCH_RL_LIMIT: String(limit),
+      BENCH_RL_WINDOW_MS: String(RL_WINDOW_MS),
+    });
     try {
       await checkWiring(url, limiter);
       if (HTTP_WARMUP_S > 0) await load(`${url}/hello`, HTTP_WARMUP_S);
       // Fresh limiter state for the measured run (scripts stay cached: FLUSHALL keeps them).
       await redis.admin.flushall();
       const s0 = await serverStats(url);
-      const r0 = await redisSnapshot(redis.admin);
+      const r0 = await redisSnapshot(redis.admin, { netIn: true });
       const r = await load(`${url}/hello`, RL_DURATION_S);
-      const r1 = await redisSnapshot(redis.admin);
+      const r1 = await redisSnapshot(redis.admin, { netIn: true });
       const s1 = await serverStats(url);
       const limited = r.statusCodeStats?.['429']?.count ?? 0;
       return {
@@ -541,15 +497,12 @@ function renderTable(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
-  const watchdog = setTimeout(() => {
-    log(`watchdog: the run exceeded BENCH_MAX_RUN_S=${MAX_RUN_S} s; stopping everything`);
-    killEverything();
-    process.exit(2);
-  }, MAX_RUN_S * 1000);
-  watchdog.unref();
+  startWatchdog(MAX_RUN_S, () =>
+    log(`watchdog: the run exceeded BENCH_MAX_RUN_S=${MAX_RUN_S} s; stopping everything`),
+  );
 
   const copied = copyLuaAssets();
-  const machine = machineLine();
+  const machine = machineLine('coord');
   log(machine);
   log(`copied ${copied} Lua files into dist-bench/src/**/lua`);
 
@@ -559,7 +512,7 @@ async function main(): Promise<void> {
   let redlockDefaultError: string | undefined;
   try {
     if (lockPhases) {
-      lockRedis = await startPrivateRedis();
+      lockRedis = await startPrivateRedis(REDIS_DIR_PREFIX);
       bench = await LockBench.create(lockRedis.url, REDLOCK_THRESHOLD_MS);
       log(`lock phases on private redis ${lockRedis.url}; warm-up`);
       for (const v of ['ours', 'redlock'] as const) {
@@ -643,9 +596,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(`${md}\n`);
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(RESULTS, md);
-  log(`wrote ${RESULTS}`);
+  log(`wrote ${writeResults('coord-latest.md', md)}`);
 }
 
 main().then(

@@ -22,12 +22,13 @@ import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SkipThrottle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 import { ConfigModule } from '../../src/config/config.module';
-import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import type { AppConfig } from '../../src/config/config.schema';
 import { createHttpAdapter } from '../../src/http/http-platform';
 import { HttpModule } from '../../src/http/http.module';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { RateLimitModule } from '../../src/rate-limit/rate-limit.module';
 import { RedisModule } from '../../src/redis/redis.module';
+import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
 
 type Limiter = 'ours' | 'nestlab' | 'none';
 
@@ -83,9 +84,7 @@ function benchModule(
 
 async function main(): Promise<void> {
   const env = process.env;
-  const redisUrl = env.REDIS_URL;
-  if (!redisUrl || !/^redis:\/\/127\.0\.0\.1:\d+$/.test(redisUrl) || redisUrl.endsWith(':6379'))
-    throw new Error(`REDIS_URL must be a private loopback redis-server (got "${redisUrl}")`);
+  const redisUrl = privateRedisUrl();
   const limiter = env.BENCH_LIMITER as Limiter;
   if (!['ours', 'nestlab', 'none'].includes(limiter))
     throw new Error(`BENCH_LIMITER must be ours | nestlab | none (got "${limiter}")`);
@@ -94,13 +93,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1)
     throw new Error('BENCH_RL_LIMIT and BENCH_RL_WINDOW_MS must be positive integers');
 
-  // Only the keys the benchmark sets: nothing from the caller's environment leaks in.
-  const config = loadConfig({
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: 'memory://',
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: 'bench',
+  const config = benchConfig(redisUrl, {
     HTTP_PLATFORM: 'fastify',
     RATE_LIMIT: `${limit}/${windowMs}ms`,
   });
@@ -116,30 +109,7 @@ async function main(): Promise<void> {
     adapter,
     { logger: false, bodyParser: false, abortOnError: false },
   );
-  await app.listen(0, '127.0.0.1');
-  const addr = app.getHttpServer().address() as { port: number };
-
-  let closing = false;
-  const close = (code: number) => {
-    if (closing) return;
-    closing = true;
-    const hard = setTimeout(() => process.exit(code), 3000);
-    hard.unref();
-    nestlabClient?.disconnect();
-    app.close().then(
-      () => process.exit(code),
-      () => process.exit(code),
-    );
-  };
-  process.on('SIGTERM', () => close(0));
-  process.on('SIGINT', () => close(0));
-  process.on('disconnect', () => close(0));
-
-  if (process.send) process.send({ type: 'ready', port: addr.port, pid: process.pid });
-  else console.log(JSON.stringify({ type: 'ready', port: addr.port, pid: process.pid }));
+  await serveUntilStopped(app, () => nestlabClient?.disconnect());
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runServer(main);

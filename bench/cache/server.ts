@@ -32,14 +32,13 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CacheModule } from '../../src/cache/cache.module';
 import { Cached } from '../../src/cache/cache.decorators';
 import { ConfigModule } from '../../src/config/config.module';
 import type { AppConfig } from '../../src/config/config.schema';
 import { createHttpAdapter } from '../../src/http/http-platform';
 import { HttpModule } from '../../src/http/http.module';
-import { REQUEST_ID_HEADER, requestIdFrom } from '../../src/http/request-id';
+import { expressRequestId } from '../../src/http/request-id';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { RedisModule } from '../../src/redis/redis.module';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
@@ -154,11 +153,7 @@ async function main(): Promise<void> {
   if (config.httpPlatform === 'express') {
     // What configureApp() adds on Express (the Fastify adapter does it in createHttpAdapter).
     const express = app as NestExpressApplication;
-    express.use((req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void) => {
-      req.id = requestIdFrom(req.headers);
-      res.setHeader(REQUEST_ID_HEADER, req.id);
-      next();
-    });
+    express.use(expressRequestId);
     express.disable('x-powered-by');
   }
   await serveUntilStopped(app);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -8,4 +8,18 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 export function requestIdFrom(headers: IncomingHttpHeaders): string {
   const incoming = headers['x-request-id'];
   return typeof incoming === 'string' && SAFE_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/**
+ * Express middleware: the request id as Fastify assigns it (`genReqId` in http-platform.ts),
+ * on `req.id` for the logs and echoed in the response.
+ */
+export function expressRequestId(
+  req: IncomingMessage & { id?: string },
+  res: ServerResponse,
+  next: () => void,
+): void {
+  req.id = requestIdFrom(req.headers);
+  res.setHeader(REQUEST_ID_HEADER, req.id);
+  next();
 }

@@ -1,8 +1,14 @@
 import { CacheService } from '../../src/cache/cache.service';
 import { Database } from '../../src/database/database';
-import { openDatabase } from '../../src/database/database.module';
-import { loadConfig } from '../../src/config/config.schema';
-import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import {
+  createTestApp,
+  eventually,
+  http,
+  PLATFORMS,
+  TestApp,
+  testPrefix,
+  openSharedTestDatabase,
+} from '../support/app';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 async function loads(url: string, cache = 'users'): Promise<number> {
@@ -126,7 +132,7 @@ describe('two instances with L1 on', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    db = await openDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'memory://' }));
+    db = await openSharedTestDatabase();
     const prefix = testPrefix(__filename);
     const env = { CACHE_L1_MAX_ENTRIES: '1000', CACHE_L1_TTL_MS: '60000' };
     a = await createTestApp({ prefix, env, database: db });

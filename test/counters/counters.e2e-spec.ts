@@ -1,9 +1,14 @@
-import { loadConfig } from '../../src/config/config.schema';
 import { CounterService } from '../../src/counters/counter.service';
 import { Database } from '../../src/database/database';
-import { openDatabase } from '../../src/database/database.module';
 import { PAGE_VIEWS } from '../../src/pages/page-views';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import {
+  createTestApp,
+  http,
+  PLATFORMS,
+  TestApp,
+  testPrefix,
+  openSharedTestDatabase,
+} from '../support/app';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 const views = async (db: Database, id: number) =>
@@ -18,7 +23,7 @@ describe('page views: two API instances, write-back by the worker', () => {
   let counters: CounterService;
 
   beforeAll(async () => {
-    db = await openDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'memory://' }));
+    db = await openSharedTestDatabase();
     const prefix = testPrefix(__filename);
     // Flushing is driven by the test (COUNTER_FLUSH_MS is long), so each step is observable.
     const env = { COUNTER_FLUSH_MS: '3600000' };

@@ -1,6 +1,4 @@
-import { loadConfig } from '../../src/config/config.schema';
 import { Database } from '../../src/database/database';
-import { openDatabase } from '../../src/database/database.module';
 import {
   LockLostError,
   LockNotAcquiredError,
@@ -11,7 +9,14 @@ import { LockService } from '../../src/lock/lock.service';
 import { WithLock } from '../../src/lock/with-lock.decorator';
 import { Injectable, Module } from '@nestjs/common';
 import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import {
+  createTestApp,
+  http,
+  PLATFORMS,
+  TestApp,
+  testPrefix,
+  openSharedTestDatabase,
+} from '../support/app';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,7 +163,7 @@ describe('two app instances × 500 lock-protected read-modify-writes of one row'
   let b: TestApp;
 
   beforeAll(async () => {
-    db = await openDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'memory://' }));
+    db = await openSharedTestDatabase();
     const prefix = testPrefix(__filename);
     a = await createTestApp({ prefix, database: db, platform: 'fastify' });
     b = await createTestApp({ prefix, database: db, platform: 'express' });

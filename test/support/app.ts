@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { Database } from '../../src/database/database';
+import { openDatabase } from '../../src/database/database.module';
 import { AppConfig, AppRole, HttpPlatform, loadConfig } from '../../src/config/config.schema';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/http/http-platform';
 
@@ -121,4 +122,9 @@ export async function eventually<T>(
     last = await fn();
   }
   return last;
+}
+
+/** An in-memory PGlite, migrated and seeded, for several test apps of one fleet (`database` option). */
+export function openSharedTestDatabase(): Promise<Database> {
+  return openDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'memory://' }));
 }

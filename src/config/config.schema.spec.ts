@@ -117,6 +117,61 @@ describe('loadConfig', () => {
       ).toEqual([expect.stringMatching(message)]);
     });
 
+    it.each([
+      ['32 × a', 'a'.repeat(32), /single character class/],
+      [
+        '32 digits',
+        '12345678901234567890123456789012'.split('').reverse().join(''),
+        /single character class|sequential/,
+      ],
+      ['password × 4', 'password'.repeat(4), /single character class|dictionary/],
+      ['Password1 × 4', 'Password1'.repeat(4), /repeated/],
+      ['secret × 6', 'secret'.repeat(6), /single character class|dictionary/],
+      ['a keyboard walk', 'qwertyuiopQWERTYUIOPasdfghjklASDFG', /keyboard|sequential/],
+      ['an alphabet', 'abcdefghijklmnopqrstuvwxyzABCDEFGH', /sequential/],
+      ['dictionary words', 'Password!Secret!Admin!Welcome!Login1', /dictionary/],
+      ['low entropy', 'ab1ab2ab1ab2ba1ba2ba1ba2ab1ab2ab1ba', /bits of entropy|repeated/],
+    ])('refuses a weak secret: %s', (_what, value, message) => {
+      expect(
+        problems({
+          NODE_ENV: 'production',
+          REDIS_URL: 'redis://r:6379',
+          ...prodSecrets,
+          SESSION_SECRET: value,
+        }),
+      ).toEqual([
+        expect.stringMatching(new RegExp(`^SESSION_SECRET is too weak \\(.*(${message.source})`)),
+      ]);
+    });
+
+    it.each([
+      [
+        'openssl rand -base64 48',
+        'kX9vQ2mZ7pL4rT8wN1bC6dF3hJ5gS0aE+Yu/Io7Kq2Wz4Xc8Vn1Mb6Pt3Rs9Lh5',
+      ],
+      ['openssl rand -hex 32', '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+    ])('accepts a random secret (%s)', (_what, value) => {
+      expect(
+        problems({
+          NODE_ENV: 'production',
+          REDIS_URL: 'redis://r:6379',
+          ...prodSecrets,
+          JWT_SECRET: value,
+        }),
+      ).toEqual([]);
+    });
+
+    it('refuses the same value for JWT_SECRET and SESSION_SECRET', () => {
+      expect(
+        problems({
+          NODE_ENV: 'production',
+          REDIS_URL: 'redis://r:6379',
+          JWT_SECRET: prodSecrets.JWT_SECRET,
+          SESSION_SECRET: prodSecrets.JWT_SECRET,
+        }),
+      ).toEqual([expect.stringMatching(/JWT_SECRET and SESSION_SECRET are the same/)]);
+    });
+
     it('accepts Cluster settings instead of REDIS_URL, and strong secrets', () => {
       const c = loadConfig({
         NODE_ENV: 'production',
@@ -127,6 +182,36 @@ describe('loadConfig', () => {
       expect(c.host).toBe('0.0.0.0');
       expect(c.secrets.jwtSecret).toBe(prodSecrets.JWT_SECRET);
     });
+  });
+
+  it('reads TRUST_PROXY: off by default, true as one hop, a hop count, or addresses and CIDRs', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(
+      loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.168.1.7' }).trustProxy,
+    ).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+    expect(problems({ TRUST_PROXY: '10.0.0.0/33' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY must be/),
+    ]);
+    expect(problems({ TRUST_PROXY: 'proxy.internal' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY must be/),
+    ]);
+    expect(problems({ TRUST_PROXY: '50' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY hop count/),
+    ]);
+  });
+
+  it('reads HTTP timeouts and refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig({}).httpTimeouts).toEqual({
+      requestMs: 30_000,
+      headersMs: 10_000,
+      keepAliveMs: 5_000,
+    });
+    expect(problems({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '6000' })).toEqual([
+      expect.stringMatching(/HTTP_HEADERS_TIMEOUT_MS \(6000\) must not be longer/),
+    ]);
   });
 
   it('reads DATABASE_URL: postgres server with schema, or in-memory PGlite', () => {

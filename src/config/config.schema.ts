@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 /**
  * The whole environment, validated once at start-up. Every problem is collected and reported
  * together, each naming its variable, so a misconfigured deployment fails fast with one message.
@@ -21,7 +22,15 @@ export interface AppConfig {
   host: string;
   httpPlatform: HttpPlatform;
   bodyLimitBytes: number;
-  trustProxy: boolean;
+  /** Request, headers and keep-alive timeouts of the HTTP server (slow or stalled clients are closed, 408 where possible). */
+  httpTimeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
+  /**
+   * Which proxies in front of the app are trusted to report the client address in
+   * `X-Forwarded-For` (the right-most untrusted address is the client): `false` none, a number
+   * of hops, or addresses/CIDRs/`loopback`/`linklocal`/`uniquelocal`. Both platforms apply it
+   * the same way (proxy-addr).
+   */
+  trustProxy: false | number | string[];
   logLevel: LogLevel;
   dataDir: string;
   redis: {
@@ -143,6 +152,30 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   };
 
+  const trustProxy = (): AppConfig['trustProxy'] => {
+    const v = str('TRUST_PROXY');
+    if (v === undefined || /^(0|false|no|off)$/i.test(v)) return false;
+    // `true` used to mean "trust every proxy", which lets a client pick its own address by
+    // sending X-Forwarded-For through a proxy that appends to it: it now means one hop.
+    if (/^(true|yes|on)$/i.test(v)) return 1;
+    if (/^\d+$/.test(v)) {
+      if (Number(v) > 10) problems.push(`TRUST_PROXY hop count must be 0-10 (got "${v}")`);
+      return Number(v);
+    }
+    const entries = v
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const bad = entries.filter((e) => !isProxyAddress(e));
+    if (bad.length > 0) {
+      problems.push(
+        `TRUST_PROXY must be false, a hop count, or a comma-separated list of IP addresses, CIDRs, loopback, linklocal or uniquelocal (bad entry "${bad[0]}")`,
+      );
+      return false;
+    }
+    return entries;
+  };
+
   const rateLimit = (): AppConfig['rateLimit'] => {
     const v = str('RATE_LIMIT') ?? '100/60s';
     const m = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(v);
@@ -219,6 +252,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     database = { kind: 'pglite', dataDir: null };
   }
 
+  const httpTimeouts = (): AppConfig['httpTimeouts'] => {
+    const requestMs = int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+    const headersMs = int('HTTP_HEADERS_TIMEOUT_MS', Math.min(10_000, requestMs), 1000, 3_600_000);
+    const keepAliveMs = int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, 3_600_000);
+    if (headersMs > requestMs) {
+      problems.push(
+        `HTTP_HEADERS_TIMEOUT_MS (${headersMs}) must not be longer than HTTP_REQUEST_TIMEOUT_MS (${requestMs})`,
+      );
+    }
+    return { requestMs, headersMs, keepAliveMs };
+  };
+
   // Secrets: development gets an obvious placeholder; production refuses missing, short or placeholder ones.
   const secret = (name: string): string => {
     const v = str(name);
@@ -235,6 +280,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems.push(
         `${name} looks like a placeholder: generate a random one, e.g. \`openssl rand -base64 48\``,
       );
+    } else {
+      const weak = weakSecretReason(v);
+      if (weak)
+        problems.push(
+          `${name} is too weak (${weak}): generate a random one, e.g. \`openssl rand -base64 48\``,
+        );
     }
     return v ?? '';
   };
@@ -248,7 +299,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: str('HOST') ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     httpPlatform: oneOf<HttpPlatform>('HTTP_PLATFORM', ['fastify', 'express'], 'fastify'),
     bodyLimitBytes: int('HTTP_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
-    trustProxy: bool('TRUST_PROXY', false),
+    httpTimeouts: httpTimeouts(),
+    trustProxy: trustProxy(),
     logLevel: oneOf<LogLevel>(
       'LOG_LEVEL',
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -278,8 +330,110 @@ export function loadConfig(env: Env = process.env): AppConfig {
     database,
     secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecret: secret('SESSION_SECRET') },
   };
+  if (
+    isProduction &&
+    config.secrets.jwtSecret &&
+    config.secrets.jwtSecret === config.secrets.sessionSecret
+  ) {
+    problems.push(
+      'JWT_SECRET and SESSION_SECRET are the same: each must be its own random value (a leak of one must not expose the other)',
+    );
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** An IPv4/IPv6 address or CIDR, or one of proxy-addr's names. */
+function isProxyAddress(entry: string): boolean {
+  if (/^(loopback|linklocal|uniquelocal)$/.test(entry)) return true;
+  const [addr, bits, ...rest] = entry.split('/');
+  if (rest.length > 0) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** Bits of entropy a secret must carry, estimated from its characters (a random 32-character base64 string has ~190). */
+export const MIN_SECRET_BITS = 128;
+
+/** Words that make a secret guessable when they make up much of it. */
+const DICTIONARY = [
+  'password',
+  'passwd',
+  'secret',
+  'admin',
+  'qwerty',
+  'letmein',
+  'welcome',
+  'default',
+  'changeme',
+  'token',
+  'session',
+  'master',
+  'dragon',
+  'monkey',
+  'iloveyou',
+  'trustno',
+  'abc123',
+  'login',
+  'access',
+  'private',
+  'jwtsecret',
+  'sessionsecret',
+  'example',
+  'test',
+];
+
+/** Runs of consecutive characters (abcd…, 1234…, 9876…, qwerty rows) at least this long. */
+const SEQUENCE_RUN = 5;
+const KEYBOARD_ROWS = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm', '1234567890'];
+
+/**
+ * Why a production secret is too weak to sign tokens and cookies, or undefined. Refused: a single
+ * character class, a repeated pattern, a long run of sequential or keyboard-row characters, a
+ * dictionary word making up a quarter of it or more, and fewer than {@link MIN_SECRET_BITS} bits
+ * of entropy estimated from its character frequencies (after removing those words).
+ */
+export function weakSecretReason(secret: string): string | undefined {
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(secret)).length;
+  if (classes < 2) return 'it uses a single character class';
+  for (let period = 1; period <= secret.length / 2; period++) {
+    if (
+      secret.length % period === 0 &&
+      secret.slice(0, period).repeat(secret.length / period) === secret
+    )
+      return 'it is one short pattern repeated';
+  }
+  const lower = secret.toLowerCase();
+  let run = 1;
+  for (let i = 1; i < lower.length; i++) {
+    const step = lower.charCodeAt(i) - lower.charCodeAt(i - 1);
+    const prevStep = i > 1 ? lower.charCodeAt(i - 1) - lower.charCodeAt(i - 2) : step;
+    run = Math.abs(step) === 1 && step === prevStep ? run + 1 : Math.abs(step) === 1 ? 2 : 1;
+    if (run >= SEQUENCE_RUN) return 'it contains a run of sequential characters';
+  }
+  for (const row of KEYBOARD_ROWS) {
+    for (let i = 0; i + SEQUENCE_RUN <= row.length; i++) {
+      if (lower.includes(row.slice(i, i + SEQUENCE_RUN))) return 'it contains a keyboard sequence';
+    }
+  }
+  let rest = lower;
+  for (const word of DICTIONARY) rest = rest.split(word).join('');
+  if (rest.length <= lower.length * 0.75) return 'it is made of dictionary words';
+  if (entropyBits(rest) < MIN_SECRET_BITS)
+    return `about ${Math.round(entropyBits(rest))} bits of entropy, at least ${MIN_SECRET_BITS} needed`;
+  return undefined;
+}
+
+/** Shannon entropy of the character distribution × length: an upper bound of what the secret can carry. */
+function entropyBits(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / s.length) * Math.log2(n / s.length);
+  return perChar * s.length;
 }
 
 /** Hide the password of a URL before it reaches a log line or an error message. */

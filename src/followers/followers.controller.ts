@@ -9,17 +9,15 @@ import {
   Post,
 } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
 import { InvalidReferenceError, NotFoundError } from '../common/app-error';
-import { MAX_ID, ParseIdPipe } from '../http/parse-id.pipe';
+import { ParseIdPipe } from '../http/parse-id.pipe';
+import { IsId, RequiredField } from '../http/validators';
 import { UsersRepository } from '../users/users.repository';
 import { FollowersService } from './followers.service';
 
 export class FollowDto {
   @ApiProperty({ example: 2 })
-  @Max(MAX_ID, { message: 'followerId must be a positive integer' })
-  @Min(1, { message: 'followerId must be a positive integer' })
-  @IsInt({ message: 'followerId must be a positive integer' })
+  @RequiredField(IsId())
   followerId: number;
 }
 

@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { STATUS_CODES } from 'node:http';
 import { AppError, AppErrorCode } from '../common/app-error';
 
 export interface ErrorBody {
@@ -32,18 +33,8 @@ const CODE_ERROR: Partial<Record<AppErrorCode, string>> = {
   LOCK_LOST: 'Lock lost',
 };
 
-const REASON: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+/** Standard reason phrases for the `error` field. */
+const REASON: Record<number, string | undefined> = STATUS_CODES;
 
 /**
  * Every error leaves as JSON `{ statusCode, error, message }`: Nest HTTP exceptions as they are,
@@ -55,7 +46,10 @@ const REASON: Record<number, string> = {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly options: { bodyLimitBytes?: number } = {},
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
@@ -79,9 +73,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const res = exception.getResponse();
-      if (status === 400 && isJsonSyntaxError(exception)) {
-        return { statusCode: 400, error: REASON[400], message: MALFORMED_JSON };
-      }
       if (typeof res === 'string')
         return { statusCode: status, error: REASON[status] ?? exception.name, message: res };
       const r = res as Partial<ErrorBody> & Record<string, unknown>;
@@ -96,21 +87,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = CODE_STATUS[exception.code];
       return {
         statusCode: status,
-        error: CODE_ERROR[exception.code] ?? REASON[status],
+        error: CODE_ERROR[exception.code] ?? REASON[status] ?? 'Error',
         message: exception.message,
         ...(exception.details ? { details: exception.details } : {}),
       };
     }
-    const parser = parserError(exception);
+    const parser = parserError(exception, this.options.bodyLimitBytes);
     if (parser) return parser;
     if (isRedisUnavailable(exception)) {
       return {
         statusCode: 503,
-        error: REASON[503],
+        error: 'Service Unavailable',
         message: 'Redis is unavailable; retry shortly',
       };
     }
-    return { statusCode: 500, error: REASON[500], message: 'Internal server error' };
+    return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' };
   }
 }
 
@@ -128,16 +119,8 @@ function isCustomBody(res: string | object): boolean {
   return typeof res === 'object' && res !== null && !('message' in res);
 }
 
-const MALFORMED_JSON = 'Malformed JSON body: send valid JSON with Content-Type: application/json';
-
-/** Both platforms wrap a JSON parse failure in a 400 whose message is the parser's own; give one clear message instead. */
-function isJsonSyntaxError(e: HttpException): boolean {
-  const cause = (e as { cause?: unknown }).cause;
-  return cause instanceof SyntaxError || /\bJSON\b/.test(e.message);
-}
-
-/** Errors raised before the handler by Express body-parser or Fastify's content-type parser. */
-function parserError(e: unknown): ErrorBody | undefined {
+/** Errors the platform raises before the handler (Fastify's body limit, for one). */
+function parserError(e: unknown, bodyLimit?: number): ErrorBody | undefined {
   const err = e as {
     status?: number;
     statusCode?: number;
@@ -149,16 +132,9 @@ function parserError(e: unknown): ErrorBody | undefined {
   const status = err?.statusCode ?? err?.status;
   if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   let message = err.message ?? REASON[status] ?? 'Bad request';
-  if (
-    err.type === 'entity.parse.failed' ||
-    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
-    /JSON/.test(message)
-  ) {
-    message = MALFORMED_JSON;
-  } else if (status === 413) {
-    message = `Request body is too large${err.limit ? ` (limit ${err.limit} bytes)` : ''}`;
-  } else if (status === 415) {
-    message = 'Unsupported Content-Type: send application/json';
+  if (status === 413) {
+    const limit = err.limit ?? bodyLimit;
+    message = `Request body is too large${limit ? ` (limit ${limit} bytes)` : ''}`;
   }
   return { statusCode: status, error: REASON[status] ?? 'Bad Request', message };
 }

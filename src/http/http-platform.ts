@@ -4,29 +4,126 @@ import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { IncomingHttpHeaders, Server, STATUS_CODES } from 'node:http';
 import type { AppConfig } from '../config/config.schema';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { ClientErrorResponder } from './client-errors';
+import { decodeJsonBody, expressJsonBody } from './json-body';
 import { expressRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { AppValidationPipe } from './validation.pipe';
-import type { IncomingMessage } from 'node:http';
+
+/**
+ * How often Node checks open connections against the request and headers timeouts (its default,
+ * 30 s, would let a stalled request outlive a 10 s timeout by up to 30 s).
+ */
+const CONNECTIONS_CHECK_MS = 1000;
+
+/** Longest route parameter Fastify routes; longer ones are refused by our own validators, as on Express. */
+const MAX_PARAM_LENGTH = 8192;
+
+/**
+ * `TRUST_PROXY` as both platforms take it. A hop count becomes a trust function (`i < hops`),
+ * because Fastify 5 ignores numeric hop counts; addresses and CIDRs are passed as they are (both
+ * compile them with proxy-addr). Either way the client is the right-most untrusted address.
+ */
+function trustProxySetting(
+  config: AppConfig,
+): false | string[] | ((addr: string, i: number) => boolean) {
+  const t = config.trustProxy;
+  if (typeof t !== 'number') return t;
+  return (_addr: string, i: number) => i < t;
+}
+
+/** The client-error responder of each adapter, so configureApp can attach metrics to it. */
+const responders = new WeakMap<AbstractHttpAdapter, ClientErrorResponder>();
+
+/** Node server options shared by both platforms: timeouts that close slow or stalled clients. */
+function serverOptions(config: AppConfig) {
+  const t = config.httpTimeouts;
+  return {
+    requestTimeout: t.requestMs,
+    headersTimeout: t.headersMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  };
+}
+
+/**
+ * Express adapter whose Node server gets the same timeouts and client-error answers as Fastify's
+ * (Nest's own creates the server with no options).
+ */
+class TimedExpressAdapter extends ExpressAdapter {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clientErrors: ClientErrorResponder,
+  ) {
+    super();
+  }
+
+  override initHttpServer(options: NestApplicationOptions): void {
+    super.initHttpServer(options);
+    // Read when the server starts listening, so setting them here is as good as createServer options.
+    Object.assign(this.getHttpServer() as Server, serverOptions(this.config));
+    (this.getHttpServer() as Server).on('clientError', this.clientErrors.handle);
+  }
+}
 
 /**
  * Fastify by default (about 5× the requests per second of Express 5 for the same Nest handler
  * here), Express with `HTTP_PLATFORM=express`. Nothing outside this file and
- * {@link HttpContext} knows which one runs.
+ * {@link HttpContext} knows which one runs, and both answer the same requests the same way:
+ * one JSON body parser ({@link decodeJsonBody}), one client-error responder, the same timeouts,
+ * the same proxy trust.
  */
 export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
-  if (config.httpPlatform === 'express') return new ExpressAdapter();
+  const clientErrors = new ClientErrorResponder();
+  if (config.httpPlatform === 'express') {
+    const adapter = new TimedExpressAdapter(config, clientErrors);
+    responders.set(adapter, clientErrors);
+    return adapter;
+  }
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxySetting(config),
     logger: false,
-    genReqId: (req: IncomingMessage) => requestIdFrom(req.headers),
+    genReqId: (req: { headers: IncomingHttpHeaders }) => requestIdFrom(req.headers),
+    http: serverOptions(config),
+    requestTimeout: config.httpTimeouts.requestMs,
+    keepAliveTimeout: config.httpTimeouts.keepAliveMs,
+    maxParamLength: MAX_PARAM_LENGTH,
+    clientErrorHandler: clientErrors.handle,
+    // Errors Fastify answers itself before routing (a malformed percent-encoding in the URL):
+    // the same JSON contract as everything else.
+    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+      void reply.code(status).send({
+        statusCode: status,
+        error: STATUS_CODES[status] ?? 'Bad Request',
+        message:
+          error.code === 'FST_ERR_BAD_URL'
+            ? 'Malformed URL: a percent-encoded sequence is not valid UTF-8'
+            : error.message,
+      });
+    },
   });
-  adapter.getInstance().addHook('onRequest', (req, reply, done) => {
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
     done();
   });
+  // One parser for every content type: JSON is decoded, anything else is refused with the
+  // same 415 the Express side gives (decodeJsonBody checks the headers first).
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      const raw = body as Buffer;
+      done(null, raw.length === 0 ? undefined : decodeJsonBody(raw, req.headers));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  responders.set(adapter, clientErrors);
   return adapter;
 }
 
@@ -40,13 +137,15 @@ export const APP_OPTIONS: NestApplicationOptions = {
 /** Everything applied to the app after it is created, the same in `main.ts`, `worker.ts` and tests. */
 export async function configureApp(app: INestApplication, config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
+  app.useGlobalFilters(
+    new AllExceptionsFilter(app.get(HttpAdapterHost), { bodyLimitBytes: config.bodyLimitBytes }),
+  );
   app.useGlobalPipes(new AppValidationPipe());
   if (config.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
     express.use(expressRequestId);
-    express.useBodyParser('json', { limit: config.bodyLimitBytes });
-    express.set('trust proxy', config.trustProxy);
+    express.use(expressJsonBody(config.bodyLimitBytes));
+    express.set('trust proxy', trustProxySetting(config));
     express.disable('x-powered-by');
   }
   const doc = SwaggerModule.createDocument(
@@ -60,4 +159,9 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
       .build(),
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
+}
+
+/** The client-error responder of an app's adapter (metrics attach an observer to it). */
+export function clientErrorResponder(app: INestApplication): ClientErrorResponder | undefined {
+  return responders.get(app.getHttpAdapter() as AbstractHttpAdapter);
 }

@@ -11,6 +11,13 @@ import { Page, PagesRepository } from './pages.repository';
 const VISITOR_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** `YYYY-MM-DD` naming a day that exists (`Date.parse` would roll 2024-02-30 over to March 1). */
+function isCalendarDay(day: string): boolean {
+  if (!DATE.test(day)) return false;
+  const parsed = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === day;
+}
+
 @ApiTags('pages')
 @Controller('api/pages')
 export class PagesController {
@@ -54,7 +61,7 @@ export class PagesController {
     @Query('date') date?: string,
   ): Promise<{ pageId: number; date: string; uniqueVisitors: number }> {
     const day = date ?? new Date().toISOString().slice(0, 10);
-    if (!DATE.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
+    if (!isCalendarDay(day)) {
       throw new BadRequestException(
         `date must be a day as YYYY-MM-DD, got "${String(day).slice(0, 40)}"`,
       );

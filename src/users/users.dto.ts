@@ -1,29 +1,37 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import {
+  IsEmailAddress,
+  IsText,
+  MAX_EMAIL_LENGTH,
+  OptionalField,
+  RequiredField,
+} from '../http/validators';
+
+const NAME = { min: 1, max: 100 };
 
 export class CreateUserDto {
-  @ApiProperty({ example: 'linus@example.com', maxLength: 254 })
-  @IsEmail({}, { message: 'email must be a valid e-mail address' })
-  @MaxLength(254)
+  @ApiProperty({ example: 'linus@example.com', format: 'email', maxLength: MAX_EMAIL_LENGTH })
+  @RequiredField(IsEmailAddress())
   email: string;
 
-  @ApiProperty({ example: 'Linus Torvalds', minLength: 1, maxLength: 100 })
-  @Length(1, 100)
-  @IsString()
+  @ApiProperty({ example: 'Linus Torvalds', minLength: NAME.min, maxLength: NAME.max })
+  @RequiredField(IsText(NAME))
   name: string;
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ example: 'linus@example.org', maxLength: 254 })
-  @IsOptional()
-  @IsEmail({}, { message: 'email must be a valid e-mail address' })
-  @MaxLength(254)
+  @ApiPropertyOptional({
+    example: 'linus@example.org',
+    format: 'email',
+    maxLength: MAX_EMAIL_LENGTH,
+  })
+  @IsEmailAddress()
+  @OptionalField()
   email?: string;
 
-  @ApiPropertyOptional({ example: 'Linus B. Torvalds', minLength: 1, maxLength: 100 })
-  @IsOptional()
-  @Length(1, 100)
-  @IsString()
+  @ApiPropertyOptional({ example: 'Linus B. Torvalds', minLength: NAME.min, maxLength: NAME.max })
+  @IsText(NAME)
+  @OptionalField()
   name?: string;
 }
 

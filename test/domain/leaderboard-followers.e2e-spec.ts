@@ -78,7 +78,7 @@ describe.each(PLATFORMS)('leaderboard and followers on %s', (platform) => {
         { member: 'a', score: 'ten' },
         /score must be a finite number/,
       ],
-      ['a missing member', `/api/leaderboard/${board}/scores`, { score: 1 }, /member must be/],
+      ['a missing member', `/api/leaderboard/${board}/scores`, { score: 1 }, /member is required/],
       [
         'a member with spaces',
         `/api/leaderboard/${board}/increments`,

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '../database/database';
-
-const TIMEOUT_MS = 2000;
+import { withDeadline } from './deadline';
 
 /** Terminus indicator: `SELECT 1`, bounded so a stuck database answers "down" instead of hanging the probe. */
 @Injectable()
@@ -15,22 +14,11 @@ export class DatabaseHealthIndicator {
   async isHealthy() {
     const indicator = this.health.check('database');
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.db.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)),
-            TIMEOUT_MS,
-          );
-        }),
-      ]);
+      await withDeadline(this.db.query('SELECT 1'));
       return indicator.up({ kind: this.db.kind, latencyMs: Date.now() - started });
     } catch (err) {
       return indicator.down({ kind: this.db.kind, message: (err as Error).message });
-    } finally {
-      if (timer) clearTimeout(timer);
     }
   }
 }

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { RedisRole } from '../redis/redis.constants';
 import { RedisService } from '../redis/redis.service';
+import { withDeadline } from './deadline';
 
-/** Terminus indicator: PING on a role's client, bounded by the command timeout. */
+/** Terminus indicator: PING on a role's client, answered within the readiness deadline (deadline.ts) whatever Redis does. */
 @Injectable()
 export class RedisHealthIndicator {
   constructor(
@@ -23,7 +24,7 @@ export class RedisHealthIndicator {
           message: `redis ${role} connection is ${client.status}`,
         });
       }
-      await client.ping();
+      await withDeadline(client.ping());
       return indicator.up({ latencyMs: Date.now() - started });
     } catch (err) {
       return indicator.down({ message: (err as Error).message });

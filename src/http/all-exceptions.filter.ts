@@ -109,6 +109,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 function isRedisUnavailable(e: unknown): boolean {
   const err = e as { name?: string; message?: string };
   return (
+    err?.name === 'RedisUnavailableError' ||
     err?.name === 'MaxRetriesPerRequestError' ||
     err?.name === 'ClusterAllFailedError' ||
     /^(Connection is closed\.|Command timed out|Stream isn't writeable)/.test(err?.message ?? '')

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { Cluster, ClusterOptions, Command, Redis, RedisOptions, ReplyError } from 'ioredis';
 import type { RedisTopology } from '../config/config.schema';
 import type { RedisClient } from './redis.constants';
 
@@ -24,6 +24,189 @@ export interface ConnectionOverrides {
   lazyConnect?: boolean;
   /** Cluster: route SSUBSCRIBE to each channel's slot owner (sharded pub/sub). */
   shardedSubscribers?: boolean;
+  /**
+   * Fail fast instead of queueing while the server is known not to answer (see
+   * {@link StallBreaker}). Command clients share one per server; blocking connections take none.
+   */
+  breaker?: StallBreaker;
+}
+
+/**
+ * Redis cannot answer now: the connection was lost, or a command timed out and the server has
+ * not answered since. Thrown at once instead of letting every later command wait for its own
+ * timeout, so one request never waits more than one command timeout for an unresponsive Redis.
+ */
+export class RedisUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+const PROBE = Symbol('redis:probe');
+type ProbeCommand = Command & { [PROBE]?: true };
+
+/**
+ * A circuit breaker for a server that stops answering while its connection stays open (a
+ * frozen or overloaded process, a network black hole): the first command that times out opens
+ * it; from then on commands fail at once with {@link RedisUnavailableError}, and a PING probe
+ * is sent every `probeEveryMs` (each bounded by the command timeout) until one is answered,
+ * which closes it. Any reply, even an error reply, closes it too. Shared by the command clients
+ * of one server (the `state` and `cache` roles on one instance), so a stall seen by one role
+ * stops the other from waiting as well. On a Cluster it covers the whole cluster client: a
+ * probe answered by a healthy node closes it again.
+ */
+export class StallBreaker {
+  private open = false;
+  private probing = false;
+  private readonly logger = new Logger('Redis');
+
+  constructor(
+    readonly where: string,
+    private readonly probeEveryMs = 200,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Watches one command's outcome. */
+  observe(result: Promise<unknown>, probe: () => Promise<unknown>): void {
+    result.then(
+      () => this.close(),
+      (err: Error) => {
+        if (err instanceof ReplyError) this.close();
+        else if (err?.message === 'Command timed out') this.trip(probe);
+      },
+    );
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.logger.log(`redis ${this.where}: answering again, commands flow`);
+  }
+
+  private trip(probe: () => Promise<unknown>): void {
+    if (this.open) return;
+    this.open = true;
+    this.logger.warn(
+      `redis ${this.where}: a command timed out; failing fast until the server answers a probe`,
+    );
+    if (!this.probing) void this.probeUntilAnswered(probe);
+  }
+
+  private async probeUntilAnswered(probe: () => Promise<unknown>): Promise<void> {
+    this.probing = true;
+    try {
+      while (this.open) {
+        try {
+          await probe();
+          this.close();
+        } catch {
+          await new Promise((r) => setTimeout(r, this.probeEveryMs).unref());
+        }
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+}
+
+/** Why a command must fail at once instead of being sent or queued, or undefined. */
+function failFastReason(client: RedisClient, breaker: StallBreaker): string | undefined {
+  if (client.status === 'ready') {
+    return breaker.isOpen
+      ? `redis ${breaker.where} is not answering (a command timed out); retry shortly`
+      : undefined;
+  }
+  // Lost after being ready: nothing will be written until it reconnects. (While `connect`ing,
+  // ioredis's own handshake commands must pass; user commands queue, bounded by the timeout.)
+  const lost = ['reconnecting', 'close', 'end'].includes(client.status);
+  return lost && everReady.has(client)
+    ? `redis ${breaker.where} connection is ${client.status}; retry shortly`
+    : undefined;
+}
+
+function guardedSend(
+  client: RedisClient,
+  breaker: StallBreaker,
+  command: ProbeCommand,
+  send: () => unknown,
+): Promise<unknown> {
+  if (!command[PROBE]) {
+    const reason = failFastReason(client, breaker);
+    if (reason) {
+      command.reject(new RedisUnavailableError(reason));
+      return command.promise;
+    }
+  }
+  const result = send() as Promise<unknown>;
+  breaker.observe(result, () => probeCommand(client));
+  return result;
+}
+
+function probeCommand(client: RedisClient): Promise<unknown> {
+  return sendDespiteStall(client, 'ping', []);
+}
+
+/**
+ * Sends a command even while the client's breaker is open. For compensations that must follow
+ * a timed-out command on the same connection (Redis runs them in order when it answers again),
+ * such as releasing a lock whose acquisition the caller gave up on.
+ */
+export function sendDespiteStall(
+  client: RedisClient,
+  name: string,
+  args: (string | number)[],
+): Promise<unknown> {
+  const command: ProbeCommand = new Command(name, args);
+  command[PROBE] = true;
+  return client.sendCommand(command) as Promise<unknown>;
+}
+
+type LegacyRedisOptions = RedisOptions & { replyMapping?: 'legacy' };
+type LegacyClusterOptions = ClusterOptions & {
+  redisOptions?: ClusterOptions['redisOptions'] & { replyMapping?: 'legacy' };
+};
+
+/** A Redis (standalone or Sentinel) client whose commands go through a {@link StallBreaker}. */
+class GuardedRedis extends Redis {
+  private readonly breaker: StallBreaker;
+
+  constructor(breaker: StallBreaker, url: string | undefined, options: RedisOptions) {
+    if (url === undefined) super(options as LegacyRedisOptions);
+    else super(url, options as LegacyRedisOptions);
+    this.breaker = breaker;
+  }
+
+  override sendCommand(
+    ...args: Parameters<Redis['sendCommand']>
+  ): ReturnType<Redis['sendCommand']> {
+    if (!this.breaker) return super.sendCommand(...args); // during super()
+    return guardedSend(this, this.breaker, args[0], () => super.sendCommand(...args));
+  }
+}
+
+/** A Cluster client whose commands go through a {@link StallBreaker}. */
+class GuardedCluster extends Cluster {
+  private readonly breaker: StallBreaker;
+
+  constructor(
+    breaker: StallBreaker,
+    nodes: ConstructorParameters<typeof Cluster>[0],
+    options: ClusterOptions,
+  ) {
+    super(nodes, options as LegacyClusterOptions);
+    this.breaker = breaker;
+  }
+
+  override sendCommand(
+    ...args: Parameters<Cluster['sendCommand']>
+  ): ReturnType<Cluster['sendCommand']> {
+    if (!this.breaker) return super.sendCommand(...args); // during super()
+    return guardedSend(this, this.breaker, args[0], () => super.sendCommand(...args));
+  }
 }
 
 /** Capped exponential back-off with full jitter: 50 ms, 100 ms, … up to 2 s. Never gives up. */
@@ -76,18 +259,21 @@ export function createRedisClient(
     tls: settings.tls ? {} : undefined,
   };
   const t = settings.topology;
+  const breaker = o.breaker;
   switch (t.mode) {
     case 'standalone':
       // ioredis merges left to right, first value wins: the URL's host, port, db and credentials,
       // then our options. `rediss://` URLs turn TLS on by themselves.
-      return new Redis(t.url, base);
-    case 'sentinel':
-      return new Redis({
+      return breaker ? new GuardedRedis(breaker, t.url, base) : new Redis(t.url, base);
+    case 'sentinel': {
+      const options: RedisOptions = {
         ...base,
         sentinels: t.sentinels,
         name: t.name,
         sentinelRetryStrategy: (attempt) => retryDelay(attempt),
-      });
+      };
+      return breaker ? new GuardedRedis(breaker, undefined, options) : new Redis(options);
+    }
     case 'cluster': {
       const clusterOptions: ClusterOptions = {
         redisOptions: base,
@@ -99,7 +285,9 @@ export function createRedisClient(
         shardedSubscribers: o.shardedSubscribers ?? false,
         slotsRefreshTimeout: Math.max(1000, settings.connectTimeoutMs),
       };
-      return new Cluster(t.nodes, clusterOptions);
+      return breaker
+        ? new GuardedCluster(breaker, t.nodes, clusterOptions)
+        : new Cluster(t.nodes, clusterOptions);
     }
   }
 }

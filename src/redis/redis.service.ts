@@ -10,6 +10,7 @@ import {
   ConnectionSettings,
   createRedisClient,
   describeTopology,
+  StallBreaker,
 } from './redis.connection';
 import { defineScripts, loadLuaScripts } from './redis-scripts';
 
@@ -23,6 +24,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly clients = new Map<RedisRole, RedisClient>();
   private readonly dedicated = new Set<RedisClient>();
   private readonly settings: Record<RedisRole, ConnectionSettings>;
+  /** One stall breaker per server: roles on the same instance fail fast together. */
+  private readonly breakers = new Map<string, StallBreaker>();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
     const r = config.redis;
@@ -46,17 +49,25 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     };
   }
 
-  /** The shared command client of a role (created on first use). */
+  /**
+   * The shared command client of a role (created on first use). While its server is known not
+   * to answer (connection lost, or a command timed out and no probe has been answered since),
+   * its commands fail at once with `RedisUnavailableError` instead of waiting.
+   */
   client(role: RedisRole): RedisClient {
     let c = this.clients.get(role);
     if (!c) {
+      const where = describeTopology(this.settings[role].topology);
+      let breaker = this.breakers.get(where);
+      if (!breaker) this.breakers.set(where, (breaker = new StallBreaker(where)));
       c = createRedisClient(this.settings[role], {
         name: `${this.config.redis.prefix}:${role}`,
+        breaker,
         // The cache is read on nearly every request: auto-pipelining batches concurrent
         // commands into one write, cutting Redis CPU several times under load.
         enableAutoPipelining: role === 'cache' && this.config.cache.autoPipelining,
       });
-      attachConnectionLogging(c, role, describeTopology(this.settings[role].topology), this.logger);
+      attachConnectionLogging(c, role, where, this.logger);
       defineScripts(c, loadLuaScripts(join(__dirname, 'lua')));
       this.clients.set(role, c);
     }

@@ -4,7 +4,7 @@ import { RedisKeys } from '../../src/redis/redis-keys';
 import { deleteByPattern, scanKeys } from '../../src/redis/redis-scan';
 import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
 import { RedisService } from '../../src/redis/redis.service';
-import { createTestApp, TestApp, testPrefix } from '../support/app';
+import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
 import { startRedisServer, TestRedis } from '../support/redis';
 
 describe('global Redis module', () => {
@@ -97,6 +97,18 @@ describe('global Redis module', () => {
     await expect(blocking.blpop(listKey, 3)).resolves.toBeNull();
     await expect(state.blpop(listKey, 3)).rejects.toThrow(/timed out/i);
     await blocking.quit();
+    // The timed-out BLPOP still holds the command connection until Redis answers it; commands
+    // fail fast meanwhile (the stall breaker) and flow again once a probe is answered.
+    await expect(
+      eventually(
+        () =>
+          state.ping().then(
+            () => true,
+            () => false,
+          ),
+        (ok) => ok,
+      ),
+    ).resolves.toBe(true);
   });
 
   it('finds the state instance configured noeviction', async () => {

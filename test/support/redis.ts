@@ -48,6 +48,16 @@ export class TestRedis {
     await this.server.kill();
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  freeze(): void {
+    process.kill(this.server.pid!, 'SIGSTOP');
+  }
+
+  /** Resumes a frozen server (SIGCONT): it answers everything queued meanwhile. */
+  thaw(): void {
+    process.kill(this.server.pid!, 'SIGCONT');
+  }
+
   /** Starts a fresh server on the same port. */
   async restart(): Promise<void> {
     await this.server.stop();
@@ -60,6 +70,13 @@ export class TestRedis {
   }
 
   async close(): Promise<void> {
+    if (this.server.pid) {
+      try {
+        process.kill(this.server.pid, 'SIGCONT'); // a frozen server cannot stop
+      } catch {
+        // already gone
+      }
+    }
     await this.server.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

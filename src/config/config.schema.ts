@@ -49,6 +49,8 @@ export interface AppConfig {
     /** How often the worker writes pending counter increments to the database. */
     flushMs: number;
   };
+  /** Bounds on what anonymous clients can create in the leaderboard (state role). */
+  leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
   /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
   rateLimit: { limit: number; windowMs: number };
   cache: {
@@ -319,6 +321,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     rateLimit: rateLimit(),
     counters: { flushMs: int('COUNTER_FLUSH_MS', 5_000, 50, 3_600_000) },
+    leaderboard: {
+      maxBoards: int('LEADERBOARD_MAX_BOARDS', 1_000, 1, 1_000_000),
+      maxEntries: int('LEADERBOARD_MAX_ENTRIES', 10_000, 1, 10_000_000),
+      idleTtlMs: int('LEADERBOARD_IDLE_TTL_MS', 30 * 86_400_000, 60_000, 3_650 * 86_400_000),
+    },
     cache: {
       defaultTtlMs: int('CACHE_DEFAULT_TTL_MS', 60_000, 1, 30 * 86_400_000),
       l1MaxEntries: int('CACHE_L1_MAX_ENTRIES', 0, 0, 10_000_000),

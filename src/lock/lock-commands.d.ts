@@ -9,6 +9,7 @@ declare module 'ioredis' {
       fenceKey: string,
       token: string,
       ttlMs: number,
+      fenceTtlMs: number,
     ): Result<number, Context>;
     /** lua/lock-extend.lua: 1 extended, 0 lost. */
     lockExtend(key: string, token: string, ttlMs: number): Result<number, Context>;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MetricsService } from '../metrics/metrics.service';
 import type { RedisClient } from '../redis/redis.constants';
-import { isDisconnected } from '../redis/redis.connection';
+import { isDisconnected, sendDespiteStall } from '../redis/redis.connection';
 import { InjectRedis } from '../redis/redis.decorators';
 import { RedisKeys } from '../redis/redis-keys';
 import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
@@ -12,6 +12,13 @@ import { LockLostError, LockNotAcquiredError, LockUnavailableError } from './loc
 import type { LockOptions } from './lock.types';
 
 export const DEFAULT_LOCK_TTL_MS = 10_000;
+/** How long a resource's last fencing token outlives its lease (see lua/lock-acquire.lua). */
+const FENCE_MEMORY_MS = 60_000;
+
+/** The owner-checked release script (redis/lua/compare-and-delete.lua), for {@link LockService.abandon}. */
+const RELEASE_LUA = loadLuaScripts(join(__dirname, '..', 'redis', 'lua')).find(
+  (s) => s.name === 'compareAndDelete',
+)!.lua;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -151,6 +158,11 @@ export class LockService implements OnModuleInit {
     return this.keys.tagged(resource);
   }
 
+  /** Where the resource's last fencing token is remembered (same slot as its lock). */
+  fenceKey(resource: string): string {
+    return this.keys.tagged(resource, 'fence');
+  }
+
   /**
    * Acquires `resource`. Throws LockNotAcquiredError when it stays held for `wait` ms (0: at
    * once), LockUnavailableError when Redis cannot be reached.
@@ -161,7 +173,7 @@ export class LockService implements OnModuleInit {
     const jitter = options.jitter ?? retryDelay;
     const deadline = Date.now() + (options.wait ?? 0);
     const key = this.lockKey(resource);
-    const fenceKey = this.keys.tagged(resource, 'fence');
+    const fenceKey = this.fenceKey(resource);
     const token = randomBytes(16).toString('hex');
     for (;;) {
       if (isDisconnected(this.redis)) {
@@ -171,9 +183,10 @@ export class LockService implements OnModuleInit {
       const sentAt = Date.now();
       let fence: number;
       try {
-        fence = await this.redis.lockAcquire(key, fenceKey, token, ttl);
+        fence = await this.redis.lockAcquire(key, fenceKey, token, ttl, ttl + FENCE_MEMORY_MS);
       } catch (err) {
         this.acquired.inc({ result: 'error' });
+        if ((err as Error).message === 'Command timed out') this.abandon(key, token);
         throw new LockUnavailableError(resource, (err as Error).message);
       }
       if (fence > 0) {
@@ -218,6 +231,16 @@ export class LockService implements OnModuleInit {
     } finally {
       await handle.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * The caller gave up on an acquisition whose command timed out, but the command may still run
+   * when Redis answers again (it was written; a frozen server runs it on waking). Queue an
+   * owner-checked release right behind it on the same connection, so a late acquisition frees
+   * the lock at once instead of holding it, ownerless, for its whole lease.
+   */
+  private abandon(key: string, token: string): void {
+    sendDespiteStall(this.redis, 'eval', [RELEASE_LUA, 1, key, token]).catch(() => undefined);
   }
 
   /** @internal */

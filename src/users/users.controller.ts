@@ -1,8 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CacheEvict, Cached } from '../cache/cache.decorators';
 import { ParseIdPipe } from '../http/parse-id.pipe';
-import { WithLock } from '../lock/with-lock.decorator';
 import { PostDto } from '../posts/posts.dto';
 import { PostsCache } from '../posts/posts.cache';
 import type { Post as PostEntity } from '../posts/posts.repository';
@@ -36,14 +44,17 @@ export class UsersController {
   }
 
   /**
-   * Under the `user:{id}` lock (409 while another update runs); database update first, then the
-   * cache entry is evicted and the eviction broadcast to every instance.
+   * Validated first (pipes), then `UsersService.update` runs under the `user:{id}` lock (409 while
+   * another update runs); database update first, then the cache entry is evicted and the
+   * eviction broadcast to every instance.
    */
   @Patch(':id')
-  @WithLock({ key: 'user:{id}', ttl: 10_000 })
   @CacheEvict({ cache: 'users', keys: ['user:{id}'] })
   @ApiOkResponse({ type: UserDto })
   update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto): Promise<User> {
+    if (dto.email === undefined && dto.name === undefined) {
+      throw new BadRequestException('provide at least one of: email, name');
+    }
     return this.users.update(id, dto);
   }
 

@@ -1,7 +1,8 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/app-error';
 import { currentLock } from '../lock/lock.context';
 import { LockLostError } from '../lock/lock.errors';
+import { WithLock } from '../lock/with-lock.decorator';
 import { CreateUserDto, UpdateUserDto } from './users.dto';
 import { User, UsersRepository } from './users.repository';
 
@@ -20,28 +21,25 @@ export class UsersService {
   }
 
   /**
-   * A read-modify-write (the new `version` is computed here, not in SQL), so it must run under
-   * the `user:{id}` lock (`@WithLock` on the route); the lock's fencing token goes with the
-   * write, which the database refuses if a newer holder has written since.
+   * A read-modify-write (the new `version` is computed here, not in SQL), so it runs under the
+   * `user:{id}` lock — on this method, so no caller can skip it, and after the controller's
+   * pipes, so invalid input never touches Redis. The lock's fencing token goes with the write,
+   * which the database refuses if a newer holder has written since.
    */
+  @WithLock({ key: 'user:{0}', ttl: 10_000 })
   async update(id: number, dto: UpdateUserDto): Promise<User> {
-    if (dto.email === undefined && dto.name === undefined) {
-      throw new BadRequestException('provide at least one of: email, name');
-    }
     const lock = currentLock();
+    if (!lock) throw new Error('UsersService.update must run under its @WithLock');
     const version = await this.users.version(id);
     if (version === null) throw new NotFoundError('user', id);
     const user = await this.users.update(
       id,
       { email: dto.email?.toLowerCase(), name: dto.name },
       version + 1,
-      lock?.fencingToken,
+      lock.fencingToken,
     );
     if (user) return user;
     if ((await this.users.version(id)) === null) throw new NotFoundError('user', id);
-    throw new LockLostError(
-      lock?.resource ?? `user:${id}`,
-      'a newer lock holder has written this user',
-    );
+    throw new LockLostError(lock.resource, 'a newer lock holder has written this user');
   }
 }

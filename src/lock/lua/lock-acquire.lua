@@ -1,11 +1,23 @@
 -- Acquires a lock and issues its fencing token in one step.
 -- KEYS: 2
 --   KEYS[1]  the lock key (value: the holder's random token)
---   KEYS[2]  the resource's fencing counter (never expires; only grows)
+--   KEYS[2]  the resource's last fencing token
 -- ARGV[1]    the holder's token (>= 128 random bits)
 -- ARGV[2]    lease in ms
+-- ARGV[3]    how long the last token is remembered, ms (longer than the lease)
 -- Returns    the fencing token (> 0) when acquired, 0 when held by someone else
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+--
+-- The token is max(last token + 1, Redis time in microseconds). The clock floor keeps tokens
+-- increasing when Redis loses the last token (restart without persistence, FLUSHALL, a
+-- failover that lost writes, a new key prefix against the same database): the next token is
+-- still above every token issued before, as long as the server clock does not go back. It
+-- also lets the last-token key expire, so no resource leaves a key behind for ever.
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 0
 end
-return 0
+local t = redis.call('TIME')
+local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local token = math.max(last + 1, floor)
+redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ARGV[3])
+return token

@@ -3,7 +3,10 @@ import 'ioredis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** lua/sliding-window.lua: [allowed, used, resetMs, retryAfterMs]. */
+    /**
+     * lua/sliding-window.lua: [allowed (1/0), totalHits, resetMs, retryAfterMs].
+     * Times in ms; totalHits is limit + 1 when refused.
+     */
     slidingWindow(
       key: string,
       windowMs: number,

@@ -18,7 +18,9 @@ const LOG_INTERVAL_MS = 10_000;
  *   the platform resolved it (`TRUST_PROXY` decides whether X-Forwarded-For counts);
  * - IETF headers (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` and `RateLimit` on
  *   every response, `Retry-After` on 429, written through the platform seam;
- * - 429 body: JSON with the limit and when to retry.
+ * - 429 body: JSON with the limit and when to retry;
+ * - `blockDuration` is passed to the storage unchanged: after a refusal the client waits
+ *   max(blockDuration, until the window has room), and `Retry-After` says exactly that long.
  * Failure policy: **fail open** (as Stripe does): if Redis cannot answer, the request is
  * allowed, counted in `rate_limit_total{result="error"}` and logged at most every 10 s.
  * `@Throttle()` and `@SkipThrottle()` from @nestjs/throttler work as usual.
@@ -55,12 +57,15 @@ export class RateLimitGuard extends ThrottlerGuard {
     const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = p;
     const { req } = this.getRequestResponse(context);
     const tracker = await getTracker(req, context);
-    const key = generateKey(context, tracker, throttler.name ?? 'default');
     const name = throttler.name ?? 'default';
+    const key = generateKey(context, tracker, name);
     let decision;
     try {
-      decision = await this.store.check(key, ttl, limit, blockDuration === ttl ? 0 : blockDuration);
+      // blockDuration as resolved by ThrottlerGuard (route, then throttler, then ttl): the
+      // storage honours it, and its wait covers both the block and the window.
+      decision = await this.store.check(key, ttl, limit, blockDuration, name);
     } catch (err) {
+      if (err instanceof RangeError) throw err; // a misconfigured throttler, not Redis
       this.decisions.inc({ result: 'error' });
       const now = Date.now();
       if (now - this.lastLog > LOG_INTERVAL_MS) {

@@ -10,6 +10,11 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
  * Global rate limit from `RATE_LIMIT` (e.g. `100/60s` per client) on every route, through
  * @nestjs/throttler with a Redis storage of our own. Override per route with `@Throttle({
  * default: { limit, ttl } })`, opt out with `@SkipThrottle()` (health, metrics).
+ *
+ * The default throttler has `blockDuration: 0`: a refused client waits only until the sliding
+ * window has room (@nestjs/throttler's own default would block for a whole `ttl`). A route that
+ * wants a penalty sets one, e.g. `@Throttle({ default: { limit: 5, ttl: minutes(1),
+ * blockDuration: minutes(15) } })` on a login route.
  */
 @Global()
 @Module({
@@ -18,7 +23,12 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         throttlers: [
-          { name: 'default', limit: config.rateLimit.limit, ttl: config.rateLimit.windowMs },
+          {
+            name: 'default',
+            limit: config.rateLimit.limit,
+            ttl: config.rateLimit.windowMs,
+            blockDuration: 0,
+          },
         ],
         setHeaders: false,
       }),

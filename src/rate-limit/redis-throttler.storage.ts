@@ -7,18 +7,32 @@ import { InjectRedis } from '../redis/redis.decorators';
 import { RedisKeys } from '../redis/redis-keys';
 import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
 
-/** What one check decided; the ThrottlerStorageRecord fields plus what the IETF headers need. */
+/**
+ * What one check decided: the {@link ThrottlerStorageRecord} fields (times in whole seconds, as
+ * the contract has them) plus what the IETF headers need (times in milliseconds).
+ */
 export interface RateLimitDecision extends ThrottlerStorageRecord {
   allowed: boolean;
+  /** Requests left in the window after this one (0 when refused). */
   remaining: number;
+  /** Milliseconds until the current window ends. */
   resetMs: number;
+  /** Refused: milliseconds until a request will be allowed (block included); allowed: 0. */
   retryAfterMs: number;
 }
 
+/** The throttler name @nestjs/throttler gives an unnamed throttler. */
+const DEFAULT_THROTTLER = 'default';
+
 /**
  * `@nestjs/throttler` storage on the `state` role: one EVALSHA per request (sliding-window
- * counter, Redis TIME as the clock, count and TTL written together). Works on Cluster: each
- * client's state is one key.
+ * counter, Redis TIME as the clock, count and TTL written together). All state of one client +
+ * route + throttler is one hash key, `rl:{<throttler key>}:<throttler name>` (one Cluster slot;
+ * the name keeps named throttlers apart even when a custom `generateKey` leaves it out).
+ *
+ * It keeps the `ThrottlerStorage` contract of the in-memory `ThrottlerStorageService` (see
+ * test/rate-limit/throttler-storage.contract.e2e-spec.ts), except where a sliding window
+ * deliberately differs from the reference's per-hit expiry (README § Rate limiting).
  */
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit {
@@ -35,36 +49,53 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit {
     defineScripts(this.redis, loadLuaScripts(join(__dirname, 'lua')));
   }
 
-  key(throttlerKey: string): string {
-    return this.keys.tagged(throttlerKey);
+  /** The Redis key holding one throttler's state for one throttler key (client + route). */
+  key(throttlerKey: string, throttlerName = DEFAULT_THROTTLER): string {
+    return this.keys.tagged(throttlerKey, throttlerName);
   }
 
-  /** ThrottlerStorage contract: times in seconds. */
+  /**
+   * ThrottlerStorage contract: `ttl` and `blockDuration` in **milliseconds**; the record's
+   * `timeToExpire` and `timeToBlockExpire` in **seconds** (rounded up). A refused request reports
+   * `isBlocked`, `totalHits = limit + 1` and in `timeToBlockExpire` the wait after which a request
+   * is allowed (at least `blockDuration` when that is > 0).
+   */
   async increment(
     key: string,
     ttl: number,
     limit: number,
     blockDuration: number,
+    throttlerName: string,
   ): Promise<RateLimitDecision> {
-    return this.check(key, ttl, limit, blockDuration);
+    return this.check(key, ttl, limit, blockDuration, throttlerName);
   }
 
+  /**
+   * One request of a client: counts it if the window has room and no block is running.
+   * @param windowMs window length in ms (at least 1)
+   * @param limit requests per window; 0 refuses every request
+   * @param blockMs after a refusal, refuse every request for this long (0: the window decides)
+   * @param throttlerName keeps named throttlers apart even when their keys coincide
+   */
   async check(
     key: string,
     windowMs: number,
     limit: number,
     blockMs = 0,
+    throttlerName = DEFAULT_THROTTLER,
   ): Promise<RateLimitDecision> {
-    const [allowed, used, resetMs, retryAfterMs] = await this.redis.slidingWindow(
-      this.key(key),
+    if (!(windowMs >= 1))
+      throw new RangeError(`rate limit window must be >= 1 ms, got ${windowMs}`);
+    const [allowed, totalHits, resetMs, retryAfterMs] = await this.redis.slidingWindow(
+      this.key(key, throttlerName),
       windowMs,
       limit,
       blockMs,
     );
     return {
       allowed: allowed === 1,
-      totalHits: used,
-      remaining: Math.max(0, limit - used),
+      totalHits,
+      remaining: Math.max(0, limit - totalHits),
       resetMs,
       retryAfterMs,
       timeToExpire: Math.ceil(resetMs / 1000),

@@ -3,12 +3,43 @@ import { Throttle } from '@nestjs/throttler';
 import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
 import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { startRedisServer, TestRedis } from '../support/redis';
+import { untilWindowStart } from './redis-clock';
 
 @Controller('test-rl')
 class TightController {
   @Get('tight')
   @Throttle({ default: { limit: 2, ttl: 60_000 } })
   tight(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('window')
+  @Throttle({ default: { limit: 2, ttl: 2000 } })
+  window(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('short-block')
+  @Throttle({ default: { limit: 2, ttl: 2000, blockDuration: 1000 } })
+  shortBlock(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('ttl-block')
+  @Throttle({ default: { limit: 2, ttl: 2000, blockDuration: 2000 } })
+  ttlBlock(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('long-block')
+  @Throttle({ default: { limit: 1, ttl: 1000, blockDuration: 3000 } })
+  longBlock(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('no-block')
+  @Throttle({ default: { limit: 2, ttl: 2000 } })
+  noBlock(): { ok: true } {
     return { ok: true };
   }
 }
@@ -74,6 +105,53 @@ describe.each(PLATFORMS)('rate limiting on %s', (platform) => {
     const third = await http(`${t.url}/test-rl/tight`);
     expect(third.status).toBe(429);
     expect(third.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
+  });
+
+  it('lets a client that waits exactly Retry-After seconds through, with or without a block', async () => {
+    // Starting early in a window puts the end of a block of 1 s or 2 s (= ttl, the issue's case)
+    // before the window has room: the state in which the client used to be refused (and blocked
+    // again) after obeying Retry-After. The assertions hold wherever the test starts.
+    await untilWindowStart(t.app.get<RedisClient>(getRedisToken('state')), 2000);
+    const routes = ['window', 'short-block', 'ttl-block'];
+    const outcomes = await Promise.all(
+      routes.map(async (route) => {
+        const url = `${t.url}/test-rl/${route}`;
+        const responses = [];
+        for (let i = 0; i < 4; i++) responses.push(await http(url));
+        const statuses = responses.map((r) => r.status);
+        expect({ route, statuses }).toEqual({ route, statuses: [200, 200, 429, 429] });
+        const last = responses[3];
+        const retryAfter = Number(last.headers.get('retry-after'));
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(last.headers.get('ratelimit')).toBe(`"default";r=0;t=${retryAfter}`);
+        await sleep(retryAfter * 1000);
+        return { route, statusAfterRetryAfter: (await http(url)).status };
+      }),
+    );
+    expect(outcomes).toEqual(routes.map((route) => ({ route, statusAfterRetryAfter: 200 })));
+  });
+
+  it('honours a blockDuration longer than the window: Retry-After covers the whole block', async () => {
+    const url = `${t.url}/test-rl/long-block`;
+    expect((await http(url)).status).toBe(200);
+    const refused = await http(url);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('3');
+    expect(refused.headers.get('ratelimit')).toBe('"default";r=0;t=3');
+    expect(refused.body).toMatchObject({ retryAfter: 3 });
+  });
+
+  it('does not block by default: a refused client waits only until the sliding window has room', async () => {
+    // Two requests early in a window, a third early in the next one: the window has room again
+    // within 1 s, where a block of one ttl (@nestjs/throttler's default) would say 2 s.
+    const url = `${t.url}/test-rl/no-block`;
+    await untilWindowStart(t.app.get<RedisClient>(getRedisToken('state')), 2000);
+    expect((await http(url)).status).toBe(200);
+    expect((await http(url)).status).toBe(200);
+    await sleep(2200);
+    const refused = await http(url);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
   });
 
   it('counts decisions in rate_limit_total', async () => {

@@ -79,6 +79,10 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
       err instanceof EmbeddedServiceBusyError
     ) {
       process.stderr.write(`${err.message}\n`);
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `PORT ${config.port} on ${config.host} is in use (another API or worker?): give this process its own, e.g. PORT=3001 npm run start:worker\n`,
+      );
     } else {
       logger.error(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     }

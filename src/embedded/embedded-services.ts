@@ -86,18 +86,24 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
       try {
         running = await o.start(readServiceState(o.stateDir, o.service)?.port);
       } catch (err) {
-        election.release(e.gen);
+        try {
+          election.release(e.gen);
+        } catch {
+          // keep the start-up error; this process's exit releases it as well
+        }
         throw err;
       }
-      const publish = (ready: boolean) =>
-        writeServiceState(o.stateDir, o.service, {
-          gen: e.gen,
-          ...me,
-          url: running.url,
-          port: running.port,
-          ready,
-        });
-      publish(true);
+      const state = { gen: e.gen, ...me, url: running.url, port: running.port };
+      writeServiceState(o.stateDir, o.service, { ...state, ready: true });
+      // While stopping: best effort (the directory may be gone); dependents also see this
+      // process die, or its released marker.
+      const publish = (ready: boolean) => {
+        try {
+          writeServiceState(o.stateDir, o.service, { ...state, ready });
+        } catch {
+          // nothing to tell
+        }
+      };
       let stopped: Promise<void> | undefined;
       return {
         role: 'owner',
@@ -110,7 +116,11 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
             try {
               await running.stop();
             } finally {
-              election.release(e.gen);
+              try {
+                election.release(e.gen);
+              } catch {
+                // the directory is gone: this process's exit releases it as well
+              }
             }
           })()),
       };

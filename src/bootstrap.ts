@@ -1,17 +1,19 @@
 import { INestApplication, Logger } from '@nestjs/common';
-import { join } from 'node:path';
 import { createApp } from './app.factory';
 import { AppConfig, AppRole, ConfigValidationError, loadConfig } from './config/config.schema';
-import { RedisServerNotFoundError, RedisServerProcess } from './redis/embedded-redis';
+import { EmbeddedServiceBusyError, EmbeddedServices, startEmbeddedServices } from './embedded';
+import { RedisServerInUseError, RedisServerNotFoundError } from './redis/embedded-redis';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /**
  * Process entry shared by `main.ts` and `worker.ts`: validate the environment (exit 1 naming
- * the variable), start the embedded development Redis when no REDIS_URL is set, build the app
- * of the role, listen, and shut down in order on SIGINT/SIGTERM: the app first (Nest shutdown
- * hooks: workers drain, Redis clients QUIT, the database closes), then the embedded
- * redis-server. This is `app.enableShutdownHooks()` with that last step added.
+ * the variable), start or join the embedded development services when REDIS_URL or
+ * DATABASE_URL is unset (src/embedded: the first process on a DATA_DIR owns the redis-server
+ * and the PGlite server, later ones use them), build the app of the role, listen, and shut down
+ * in order on SIGINT/SIGTERM: the app first (Nest shutdown hooks: workers drain, Redis clients
+ * QUIT, the database closes), then the embedded services this process owns (never the ones
+ * it only uses). This is `app.enableShutdownHooks()` with that last step added.
  */
 export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -27,7 +29,7 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   }
   const role = forcedRole ?? config.appRole;
 
-  let embedded: RedisServerProcess | undefined;
+  let embedded: EmbeddedServices | undefined;
   let app: INestApplication | undefined;
   let stopping = false;
   const shutdown = async (reason: string, code: number): Promise<void> => {
@@ -39,12 +41,19 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
       process.exit(code || 1);
     }, SHUTDOWN_TIMEOUT_MS);
     force.unref();
+    // Processes starting from now on wait for this one to finish and take over, instead of
+    // attaching to services about to stop.
+    embedded?.beginShutdown();
     try {
       await app?.close();
     } catch (err) {
       logger.error(`error while closing the app: ${(err as Error).message}`);
     }
-    await embedded?.stop();
+    try {
+      await embedded?.stop();
+    } catch (err) {
+      logger.error(`error while stopping the embedded services: ${(err as Error).message}`);
+    }
     process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -56,24 +65,24 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   });
 
   try {
-    if (config.redis.state.mode === 'embedded') {
-      embedded = await new RedisServerProcess({ dir: join(config.dataDir, 'redis') }).start();
-      logger.log(
-        `started embedded redis-server on ${embedded.url} (data in ${join(config.dataDir, 'redis')}); set REDIS_URL to use your own`,
-      );
-      config = {
-        ...config,
-        redis: { ...config.redis, state: { mode: 'standalone', url: embedded.url } },
-      };
-    }
+    embedded = await startEmbeddedServices(config);
+    config = embedded.config;
     app = await createApp(config, role);
     await app.listen(config.port, config.host);
     logger.log(
       `${role} role listening on http://${config.host}:${config.port} (${config.httpPlatform}); docs at /docs`,
     );
   } catch (err) {
-    if (err instanceof RedisServerNotFoundError) {
+    if (
+      err instanceof RedisServerNotFoundError ||
+      err instanceof RedisServerInUseError ||
+      err instanceof EmbeddedServiceBusyError
+    ) {
       process.stderr.write(`${err.message}\n`);
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `PORT ${config.port} on ${config.host} is in use (another API or worker?): give this process its own, e.g. PORT=3001 npm run start:worker\n`,
+      );
     } else {
       logger.error(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     }

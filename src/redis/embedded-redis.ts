@@ -1,8 +1,38 @@
 import { Logger } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
+import {
+  currentProcess,
+  isAlive,
+  parseIdentity,
+  pidAlive,
+  ProcessIdentity,
+  sameProcess,
+} from '../common/process-identity';
+
+/**
+ * Thrown when the data directory's redis-server belongs to another process that is still
+ * running: it is never stopped from here.
+ */
+export class RedisServerInUseError extends Error {
+  constructor(dir: string, redisPid: number, owner: ProcessIdentity) {
+    super(
+      `The redis-server in ${dir} (pid ${redisPid}) belongs to process ${owner.pid}, which is still running; it is left alone. ` +
+        'Stop that process first, or give this one another data directory (DATA_DIR) or REDIS_URL.',
+    );
+    this.name = 'RedisServerInUseError';
+  }
+}
 
 /** Thrown when no redis-server binary can be found: the message says how to get one. */
 export class RedisServerNotFoundError extends Error {
@@ -61,15 +91,6 @@ export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Pr
   });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function isRedisProcess(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server');
@@ -95,6 +116,8 @@ export interface RedisServerOptions {
   /** Working directory (AOF, pid file, log). Created if missing. */
   dir: string;
   port?: number;
+  /** Port to try first (e.g. the one of the previous run); a free one if it is taken. */
+  preferredPort?: number;
   /** Persist with AOF (default true). */
   appendonly?: boolean;
   /** Extra `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']`. */
@@ -111,7 +134,8 @@ export interface RedisServerOptions {
  * No orphans: `stop()` runs on normal shutdown and on SIGINT/SIGTERM (see src/bootstrap.ts);
  * a tiny watchdog shell kills the server if this process dies without stopping it (SIGKILL,
  * crash); and a server left behind by an earlier run in the same `dir` (pid file) is stopped
- * before a new one starts.
+ * before a new one starts — unless the process that started it (`redis.owner`) still runs, in
+ * which case start() fails with {@link RedisServerInUseError} and stops nothing.
  */
 export class RedisServerProcess {
   private child?: ChildProcess;
@@ -133,11 +157,14 @@ export class RedisServerProcess {
     if (!binary) throw new RedisServerNotFoundError();
     const dir = resolve(this.options.dir);
     mkdirSync(dir, { recursive: true });
-    await this.stopLeftover(join(dir, 'redis.pid'));
+    await this.stopLeftover(dir);
 
     let lastError = '';
     for (let attempt = 0; attempt < 5; attempt++) {
-      this.port = this.options.port ?? (await freePort());
+      this.port =
+        this.options.port ??
+        (attempt === 0 && this.options.preferredPort ? this.options.preferredPort : undefined) ??
+        (await freePort());
       const args = [
         '--port',
         String(this.port),
@@ -172,6 +199,7 @@ export class RedisServerProcess {
         exited.then(() => 'exited'),
       ]);
       if (outcome === 'ready') {
+        writeFileSync(join(dir, 'redis.owner'), JSON.stringify(currentProcess()));
         if (this.options.watchdog !== false) this.startWatchdog(child.pid!);
         return this;
       }
@@ -193,6 +221,7 @@ export class RedisServerProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
+    rmSync(join(resolve(this.options.dir), 'redis.owner'), { force: true });
   }
 
   /** Kills the server without letting it save (a crash, for failure tests). */
@@ -220,17 +249,29 @@ export class RedisServerProcess {
     this.watchdogChild = w;
   }
 
-  private async stopLeftover(pidFile: string): Promise<void> {
+  private async stopLeftover(dir: string): Promise<void> {
+    const pidFile = join(dir, 'redis.pid');
     if (!existsSync(pidFile)) return;
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && processAlive(pid) && isRedisProcess(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid) && isRedisProcess(pid)) {
+      const owner = readOwner(join(dir, 'redis.owner'));
+      if (owner && isAlive(owner) && !sameProcess(owner, currentProcess()))
+        throw new RedisServerInUseError(dir, pid, owner);
       new Logger('EmbeddedRedis').warn(
         `stopping redis-server left over from an earlier run (pid ${pid})`,
       );
       process.kill(pid, 'SIGTERM');
-      if (!(await waitFor(() => !processAlive(pid), 10_000))) process.kill(pid, 'SIGKILL');
+      if (!(await waitFor(() => !pidAlive(pid), 10_000))) process.kill(pid, 'SIGKILL');
     }
     rmSync(pidFile, { force: true });
+  }
+}
+
+function readOwner(file: string): ProcessIdentity | undefined {
+  try {
+    return parseIdentity(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,89 +1,19 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { freePort } from '../../src/redis/embedded-redis';
 import { http, sharedRedisEnv, testPrefix } from '../support/app';
+import { alive, processGroup, until, waitReady } from '../support/processes';
 
 /**
  * The built entry points as a user runs them (`node dist/main.js`), with only the environment
  * given here: embedded defaults, signals, config failures and the worker role.
  */
-const DIST = resolve(__dirname, '../../dist');
-
-interface Started {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(entry: 'main' | 'worker', env: Record<string, string>): Started {
-  if (!existsSync(join(DIST, `${entry}.js`)))
-    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
-  const proc = spawn(process.execPath, [join(DIST, `${entry}.js`)], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += String(d)));
-  proc.stderr.on('data', (d) => (out += String(d)));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, output: () => out, exited };
-}
-
-async function waitReady(url: string, p: Started, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (p.proc.exitCode !== null) throw new Error(`exited ${p.proc.exitCode}:\n${p.output()}`);
-    const ok = await fetch(`${url}/health/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not ready within ${timeoutMs} ms:\n${p.output()}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return check();
-}
-
 describe('built entry points', () => {
-  const started: Started[] = [];
-  const dirs: string[] = [];
-  const tempDir = () => {
-    const d = mkdtempSync(join(tmpdir(), 'nrp-proc-'));
-    dirs.push(d);
-    return d;
-  };
-  const run = (entry: 'main' | 'worker', env: Record<string, string>) => {
-    const s = start(entry, env);
-    started.push(s);
-    return s;
-  };
+  const group = processGroup();
+  const { run, tempDir } = group;
 
-  afterAll(async () => {
-    for (const s of started) if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
-    await Promise.all(started.map((s) => s.exited));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => group.cleanup());
 
   it('production without secrets or Redis exits 1 and names every missing variable', async () => {
     const p = run('main', { NODE_ENV: 'production' });
@@ -171,6 +101,25 @@ describe('built entry points', () => {
     expect((await http(`${url}/api/users/1`)).status).toBe(404);
     p.proc.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+
+  it('a process whose PORT is taken exits 1 saying to give it its own PORT', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const p = run('worker', {
+        ...sharedRedisEnv(),
+        REDIS_PREFIX: testPrefix(__filename),
+        DATABASE_URL: 'memory://',
+        PORT: String(port),
+      });
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toMatch(new RegExp(`PORT ${port} on 127\\.0\\.0\\.1 is in use`));
+      expect(p.output()).toMatch(/PORT=3001 npm run start:worker/);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('APP_ROLE=api runs the domain routes against the configured Redis (standalone or Cluster)', async () => {

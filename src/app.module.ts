@@ -1,6 +1,8 @@
 import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import type { Options } from 'pino-http';
+import type { DestinationStream } from 'pino';
 import { CacheModule } from './cache/cache.module';
 import { CountersModule } from './counters/counters.module';
 import { LockModule } from './lock/lock.module';
@@ -11,6 +13,7 @@ import type { AppConfig, AppRole } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
+import { isQuietPath, redactingSerializers } from './http/log-redaction';
 import { requestIdFrom } from './http/request-id';
 import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
@@ -40,25 +43,26 @@ const WORKER_MODULES: Type[] = [WorkerModule];
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, role: AppRole = config.appRole): DynamicModule {
+  /** `logStream`: where logs go instead of stdout (tests read them). */
+  static forRoot(
+    config: AppConfig,
+    role: AppRole = config.appRole,
+    options: { logStream?: DestinationStream } = {},
+  ): DynamicModule {
+    const pinoOptions: Options = {
+      level: config.logLevel,
+      // The platform assigned the id (src/http/http-platform.ts); logs carry the same one.
+      genReqId: (req: IncomingMessage) => req.id ?? requestIdFrom(req.headers),
+      serializers: redactingSerializers,
+      autoLogging: { ignore: isQuietPath },
+      ...(config.isProduction ? {} : { quietReqLogger: true }),
+    };
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // The platform assigned the id (src/http/http-platform.ts); logs carry the same one.
-            genReqId: (req: IncomingMessage & { id?: string }) =>
-              req.id ?? requestIdFrom(req.headers),
-            redact: [
-              'req.headers.authorization',
-              'req.headers.cookie',
-              'res.headers["set-cookie"]',
-            ],
-            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
-            ...(config.isProduction ? {} : { quietReqLogger: true }),
-          },
+          pinoHttp: options.logStream ? [pinoOptions, options.logStream] : pinoOptions,
           forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         }),
         RedisModule,

@@ -1,5 +1,6 @@
 import { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { AppModule } from '../../src/app.module';
@@ -39,6 +40,8 @@ export interface TestAppOptions {
   database?: Database;
   /** Test-only modules (controllers, providers) added to the app. */
   extraModules?: Type[];
+  /** Where the app's logs go (default: stdout). */
+  logStream?: DestinationStream;
 }
 
 export interface TestApp {
@@ -68,7 +71,10 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     ...o.env,
   });
   const builder = Test.createTestingModule({
-    imports: [AppModule.forRoot(config, o.role ?? 'all'), ...(o.extraModules ?? [])],
+    imports: [
+      AppModule.forRoot(config, o.role ?? 'all', { logStream: o.logStream }),
+      ...(o.extraModules ?? []),
+    ],
   });
   if (o.database) {
     // Shared with other apps: closing this app must not close it (the suite does, at the end).

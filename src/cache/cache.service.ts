@@ -158,8 +158,9 @@ export class CacheService implements OnModuleInit {
       read = await this.read(k, options.tags);
     } catch (err) {
       this.failOpen('read', err);
-      const value = await this.load(cache, k, loader, options, true);
-      return this.count(cache, { value, result: 'error' });
+      // Counted before loading: a loader that throws is still a request that missed.
+      this.requests.inc({ cache, result: 'error' });
+      return { value: await this.load(cache, k, loader, options, true), result: 'error' };
     }
 
     const env = read.envelope;
@@ -191,8 +192,8 @@ export class CacheService implements OnModuleInit {
       return this.count(cache, { value: stale, result: 'stale' });
     }
 
-    const value = await this.load(cache, k, loader, options, false);
-    return this.count(cache, { value, result: 'miss' });
+    this.requests.inc({ cache, result: 'miss' });
+    return { value: await this.load(cache, k, loader, options, false), result: 'miss' };
   }
 
   async get<T>(

@@ -7,6 +7,8 @@ import { Logger } from 'nestjs-pino';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { IncomingHttpHeaders, Server, STATUS_CODES } from 'node:http';
 import type { AppConfig } from '../config/config.schema';
+import { HttpRequestMetrics } from '../metrics/http-metrics';
+import { MetricsService } from '../metrics/metrics.service';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { ClientErrorResponder } from './client-errors';
 import { decodeJsonBody, expressJsonBody } from './json-body';
@@ -35,7 +37,7 @@ function trustProxySetting(
   return (_addr: string, i: number) => i < t;
 }
 
-/** The client-error responder of each adapter, so configureApp can attach metrics to it. */
+/** The client-error responder of each adapter, so configureApp can count what it answers. */
 const responders = new WeakMap<AbstractHttpAdapter, ClientErrorResponder>();
 
 /** Node server options shared by both platforms: timeouts that close slow or stalled clients. */
@@ -97,6 +99,7 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
     // the same JSON contract as everything else.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+      clientErrors.observer?.(status); // answered before any middleware: counted here
       void reply.code(status).send({
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Bad Request',
@@ -141,6 +144,11 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
     new AllExceptionsFilter(app.get(HttpAdapterHost), { bodyLimitBytes: config.bodyLimitBytes }),
   );
   app.useGlobalPipes(new AppValidationPipe());
+  // Every request that reaches the Node server is timed, before either framework sees it.
+  app.get(HttpRequestMetrics, { strict: false }).attach(app.getHttpServer() as Server);
+  const metrics = app.get(MetricsService, { strict: false });
+  const responder = responders.get(app.getHttpAdapter() as AbstractHttpAdapter);
+  if (responder) responder.observer = (status) => metrics.observeUnparsed(status);
   if (config.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
     express.use(expressRequestId);
@@ -159,9 +167,4 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
       .build(),
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
-}
-
-/** The client-error responder of an app's adapter (metrics attach an observer to it). */
-export function clientErrorResponder(app: INestApplication): ClientErrorResponder | undefined {
-  return responders.get(app.getHttpAdapter() as AbstractHttpAdapter);
 }

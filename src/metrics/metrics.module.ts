@@ -1,18 +1,18 @@
-import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { HttpMetricsMiddleware, HttpRouteInterceptor } from './http-metrics';
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { HttpRequestMetrics, RouteTemplates } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
-/** Global Prometheus registry (`MetricsService`), `GET /metrics` and the HTTP duration histogram. */
+/**
+ * Global Prometheus registry (`MetricsService`), `GET /metrics` and the HTTP duration histogram
+ * (`HttpRequestMetrics`, attached to the Node server by the platform seam, src/http/http-platform.ts).
+ */
 @Global()
 @Module({
+  imports: [DiscoveryModule],
   controllers: [MetricsController],
-  providers: [MetricsService, { provide: APP_INTERCEPTOR, useClass: HttpRouteInterceptor }],
-  exports: [MetricsService],
+  providers: [MetricsService, RouteTemplates, HttpRequestMetrics],
+  exports: [MetricsService, HttpRequestMetrics],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
-  }
-}
+export class MetricsModule {}

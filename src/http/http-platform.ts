@@ -93,7 +93,7 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
     http: serverOptions(config),
     requestTimeout: config.httpTimeouts.requestMs,
     keepAliveTimeout: config.httpTimeouts.keepAliveMs,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: clientErrors.handle,
     // Errors Fastify answers itself before routing (a malformed percent-encoding in the URL):
     // the same JSON contract as everything else.

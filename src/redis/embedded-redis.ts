@@ -99,6 +99,8 @@ export interface RedisServerOptions {
   appendonly?: boolean;
   /** Extra `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']`. */
   args?: string[];
+  /** A config file, passed first as redis-server requires (Sentinel needs one it can rewrite). */
+  configFile?: string;
   /** Kill the server if this Node process dies without stopping it (default true). */
   watchdog?: boolean;
   readyTimeoutMs?: number;
@@ -139,6 +141,7 @@ export class RedisServerProcess {
     for (let attempt = 0; attempt < 5; attempt++) {
       this.port = this.options.port ?? (await freePort());
       const args = [
+        ...(this.options.configFile ? [this.options.configFile] : []),
         '--port',
         String(this.port),
         '--bind',

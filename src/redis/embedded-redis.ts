@@ -122,6 +122,8 @@ export interface RedisServerOptions {
   appendonly?: boolean;
   /** Extra `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']`. */
   args?: string[];
+  /** A config file, passed first as redis-server requires (Sentinel needs one it can rewrite). */
+  configFile?: string;
   /** Kill the server if this Node process dies without stopping it (default true). */
   watchdog?: boolean;
   readyTimeoutMs?: number;
@@ -166,6 +168,7 @@ export class RedisServerProcess {
         (attempt === 0 && this.options.preferredPort ? this.options.preferredPort : undefined) ??
         (await freePort());
       const args = [
+        ...(this.options.configFile ? [this.options.configFile] : []),
         '--port',
         String(this.port),
         '--bind',

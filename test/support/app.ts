@@ -22,6 +22,8 @@ export function sharedRedisEnv(): Record<string, string> {
   throw new Error('No test Redis: run e2e suites through jest (globalSetup starts one)');
 }
 
+const TOPOLOGY_ENV = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'];
+
 /** A key prefix unique to this test file and run, so files sharing a Redis never see each other's keys. */
 export function testPrefix(file: string): string {
   return `t-${basename(file)
@@ -34,7 +36,7 @@ export interface TestAppOptions {
   role?: AppRole;
   /** Key prefix; pass the same one to several apps to make them one fleet. */
   prefix: string;
-  /** Extra environment (REDIS_URL to a private server, DATABASE_URL, …). */
+  /** Extra environment (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES of a private topology, DATABASE_URL, …). */
   env?: Record<string, string>;
   /** A database shared with other apps of the test (several instances of one fleet). */
   database?: Database;
@@ -66,8 +68,9 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     DATABASE_URL: 'memory://',
     // Suites that test rate limiting set their own; the rest must not be throttled.
     RATE_LIMIT: '1000000/60s',
-    // A suite with a private server (REDIS_URL) must not also get the shared Cluster's nodes.
-    ...(o.env?.REDIS_URL ? {} : sharedRedisEnv()),
+    // A suite with a private topology (a server, a Sentinel set or a Cluster) gets only that
+    // one: the shared Redis's variables would otherwise win or clash (Cluster > Sentinel > URL).
+    ...(TOPOLOGY_ENV.some((v) => o.env?.[v]) ? {} : sharedRedisEnv()),
     ...o.env,
   });
   const builder = Test.createTestingModule({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,30 @@ async function clusterPort(taken: Set<number>): Promise<number> {
   throw new Error('no free port pair for a cluster node');
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `check` until it returns a value (not undefined) or `timeoutMs` passes; then throws,
+ * naming `what` and the last error `check` threw, if any.
+ */
+async function pollFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    const v = await check().catch((err: Error) => {
+      lastError = ` (last error: ${err.message})`;
+      return undefined;
+    });
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError}`);
+    await sleep(200);
+  }
+}
+
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,7 +134,8 @@ function run(cmd: string, args: string[]): Promise<string> {
     p.stdout.on('data', (d) => (out += String(d)));
     p.stderr.on('data', (d) => (out += String(d)));
     p.once('error', reject);
-    p.once('exit', (code) =>
+    // 'close', not 'exit': 'exit' can come before the last of the output has been read.
+    p.once('close', (code) =>
       code === 0
         ? resolve(out)
         : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`)),
@@ -118,10 +143,173 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
+/** Runs one command with `redis-cli` against a local port; returns the raw reply lines. */
+export async function redisCli(port: number, ...args: string[]): Promise<string[]> {
+  const out = await run('redis-cli', ['-p', String(port), ...args]);
+  return out
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l !== '');
+}
+
+/** `INFO <section>` of a server as a map (`role`, `master_link_status`, …). */
+export async function redisInfo(port: number, section: string): Promise<Record<string, string>> {
+  const lines = await redisCli(port, 'INFO', section);
+  return Object.fromEntries(
+    lines
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+}
+
+/**
+ * A local Sentinel topology: one master, one replica (`--replicaof`) and three Sentinels
+ * (`redis-server <conf> --sentinel`, quorum 2) watching them. Failure detection is short
+ * (`down-after-milliseconds` 1000, `failover-timeout` 4000), so killing the master promotes the
+ * replica within a few seconds. Each Sentinel gets its own config file in a temp folder,
+ * which it rewrites as it learns the topology. Private to the suite that starts it: suites kill
+ * its nodes.
+ */
+export class TestRedisSentinel {
+  static readonly masterName = 'nrp-ha';
+
+  private constructor(
+    /** Data nodes in start order: `[0]` started as master, `[1]` as its replica. */
+    readonly servers: TestRedis[],
+    private readonly sentinels: RedisServerProcess[],
+    private readonly dir: string,
+  ) {}
+
+  /** `REDIS_SENTINELS` for the app. */
+  get sentinelList(): string {
+    return this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+  }
+
+  get name(): string {
+    return TestRedisSentinel.masterName;
+  }
+
+  static async start(): Promise<TestRedisSentinel> {
+    const servers: TestRedis[] = [];
+    const sentinels: RedisServerProcess[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'nrp-sentinel-'));
+    const name = TestRedisSentinel.masterName;
+    try {
+      // No 5 s diskless-sync delay: the replica syncs at once, here and after a failover.
+      const fast = ['--repl-diskless-sync-delay', '0'];
+      const master = await startRedisServer({ args: fast });
+      servers.push(master);
+      const replica = await startRedisServer({
+        args: [...fast, '--replicaof', '127.0.0.1', String(master.port)],
+      });
+      servers.push(replica);
+      await pollFor('the replica to sync', async () =>
+        (await redisInfo(replica.port, 'replication')).master_link_status === 'up'
+          ? true
+          : undefined,
+      );
+      for (let i = 0; i < 3; i++) {
+        const sdir = join(dir, `sentinel-${i}`);
+        mkdirSync(sdir, { recursive: true });
+        const conf = join(sdir, 'sentinel.conf');
+        writeFileSync(
+          conf,
+          [
+            `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+            `sentinel down-after-milliseconds ${name} 1000`,
+            `sentinel failover-timeout ${name} 4000`,
+            `sentinel parallel-syncs ${name} 1`,
+            '',
+          ].join('\n'),
+        );
+        sentinels.push(
+          await new RedisServerProcess({
+            dir: sdir,
+            configFile: conf,
+            appendonly: false,
+            args: ['--sentinel'],
+          }).start(),
+        );
+      }
+      const topology = new TestRedisSentinel(servers, sentinels, dir);
+      // A failover needs every Sentinel to know the replica and a quorum of its peers.
+      for (const s of sentinels) {
+        await pollFor(`sentinel ${s.port} to see the replica and its peers`, async () => {
+          const m = await topology.sentinelMaster(s.port);
+          return m['num-slaves'] === '1' && m['num-other-sentinels'] === '2' ? true : undefined;
+        });
+      }
+      return topology;
+    } catch (err) {
+      await Promise.all(sentinels.map((s) => s.stop()));
+      await Promise.all(servers.map((n) => n.close()));
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The data node the Sentinels currently name as master. */
+  async master(): Promise<TestRedis> {
+    const [, port] = await redisCli(
+      this.sentinels[0].port,
+      'SENTINEL',
+      'get-master-addr-by-name',
+      this.name,
+    );
+    const node = this.servers.find((n) => n.port === Number(port));
+    if (!node) throw new Error(`sentinels name an unknown master on port ${port}`);
+    return node;
+  }
+
+  /** The other data node. */
+  async replica(): Promise<TestRedis> {
+    const master = await this.master();
+    return this.servers.find((n) => n !== master)!;
+  }
+
+  /**
+   * Waits until every Sentinel names a master other than `old` and that node answers as a
+   * master (the promoted replica has run `REPLICAOF NO ONE`); returns it.
+   */
+  async waitForFailover(old: TestRedis, timeoutMs = 30_000): Promise<TestRedis> {
+    return pollFor(
+      `a failover away from port ${old.port}`,
+      async () => {
+        const ports = new Set<number>();
+        for (const s of this.sentinels) {
+          const [, port] = await redisCli(s.port, 'SENTINEL', 'get-master-addr-by-name', this.name);
+          ports.add(Number(port));
+        }
+        if (ports.size !== 1 || ports.has(old.port)) return undefined;
+        const node = this.servers.find((n) => ports.has(n.port));
+        if (!node) return undefined;
+        return (await redisInfo(node.port, 'replication')).role === 'master' ? node : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  private async sentinelMaster(port: number): Promise<Record<string, string>> {
+    const lines = await redisCli(port, 'SENTINEL', 'master', this.name);
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
+    return out;
+  }
+
+  /** Sentinels first (so shutting the data nodes down starts no failover), then the data nodes. */
+  async close(): Promise<void> {
+    await Promise.all(this.sentinels.map((s) => s.stop()));
+    await Promise.all(this.servers.map((n) => n.close()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * A local 6-node Redis Cluster (3 masters, 3 replicas) made with `redis-cli --cluster create`.
  */
 export class TestRedisCluster {
+  private readonly dead = new Set<TestRedis>();
+
   private constructor(readonly nodes: TestRedis[]) {}
 
   get nodeList(): string {
@@ -144,6 +332,10 @@ export class TestRedisCluster {
               'nodes.conf',
               '--cluster-node-timeout',
               '3000',
+              // Replicas sync at once (not after the 5 s diskless default), so the cluster is
+              // ready to fail over as soon as start() returns.
+              '--repl-diskless-sync-delay',
+              '0',
             ],
           }),
         );
@@ -165,11 +357,102 @@ export class TestRedisCluster {
           await new Promise((r) => setTimeout(r, 200));
         }
       }
-      return new TestRedisCluster(nodes);
+      // Every replica has synced and every node knows who replicates whom: a master killed now
+      // has a replica able to take over.
+      const cluster = new TestRedisCluster(nodes);
+      for (const n of nodes) {
+        await pollFor(`node ${n.port} to finish its replication handshake`, async () => {
+          const r = await redisInfo(n.port, 'replication');
+          const synced =
+            r.role === 'master' ? r.connected_slaves !== '0' : r.master_link_status === 'up';
+          const known = (await cluster.clusterNodes(n)).filter((l) => l.masterId).length;
+          return synced && known === Math.floor(size / 2) ? true : undefined;
+        });
+      }
+      return cluster;
     } catch (err) {
       await Promise.all(nodes.map((n) => n.close()));
       throw err;
     }
+  }
+
+  /** The hash slot of a key (`CLUSTER KEYSLOT`). */
+  async keySlot(key: string): Promise<number> {
+    return Number((await redisCli(this.alive()[0].port, 'CLUSTER', 'KEYSLOT', key))[0]);
+  }
+
+  /** The node serving `slot` as master, in the view of `from` (default: a live node). */
+  async masterOf(slot: number, from = this.alive()[0]): Promise<TestRedis> {
+    const line = (await this.clusterNodes(from)).find(
+      (n) => n.flags.includes('master') && !n.flags.includes('fail') && n.owns(slot),
+    );
+    const node = line && this.nodes.find((n) => n.port === line.port);
+    if (!node) throw new Error(`no live master serves slot ${slot}`);
+    return node;
+  }
+
+  /** The live replicas of a master. */
+  async replicasOf(master: TestRedis): Promise<TestRedis[]> {
+    const lines = await this.clusterNodes();
+    const id = lines.find((n) => n.port === master.port)?.id;
+    const ports = lines
+      .filter((n) => n.masterId === id && !n.flags.includes('fail'))
+      .map((n) => n.port);
+    return this.alive().filter((n) => ports.includes(n.port));
+  }
+
+  /** Kills a node (SIGKILL, a crash). */
+  async kill(node: TestRedis): Promise<void> {
+    this.dead.add(node);
+    await node.kill();
+  }
+
+  /**
+   * Waits until a node other than `old` serves `slot` as master and every live node reports
+   * `cluster_state:ok` (the replica won its election and the cluster agrees); returns it.
+   */
+  async waitForFailover(old: TestRedis, slot: number, timeoutMs = 30_000): Promise<TestRedis> {
+    return pollFor(
+      `a failover of slot ${slot} away from port ${old.port}`,
+      async () => {
+        const views = await Promise.all(
+          this.alive().map(async (n) => ({
+            master: await this.masterOf(slot, n),
+            ok: (await redisCli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+          })),
+        );
+        const master = views[0].master;
+        const agreed = views.every((v) => v.ok && v.master === master);
+        return agreed && master !== old ? master : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  private alive(): TestRedis[] {
+    return this.nodes.filter((n) => !this.dead.has(n));
+  }
+
+  private async clusterNodes(
+    from = this.alive()[0],
+  ): Promise<
+    { id: string; port: number; flags: string[]; masterId?: string; owns(slot: number): boolean }[]
+  > {
+    const lines = await redisCli(from.port, 'CLUSTER', 'NODES');
+    return lines.map((line) => {
+      const [id, addr, flags, masterId, , , , , ...slots] = line.split(' ');
+      const ranges = slots
+        .filter((r) => /^\d+(-\d+)?$/.test(r))
+        .map((r) => r.split('-').map(Number))
+        .map(([lo, hi]) => [lo, hi ?? lo] as const);
+      return {
+        id,
+        port: Number(/:(\d+)@/.exec(addr)![1]),
+        flags: flags.split(','),
+        masterId: masterId === '-' ? undefined : masterId,
+        owns: (slot: number) => ranges.some(([lo, hi]) => slot >= lo && slot <= hi),
+      };
+    });
   }
 
   async close(): Promise<void> {

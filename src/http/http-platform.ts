@@ -2,12 +2,13 @@ import { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { IncomingHttpHeaders, Server, STATUS_CODES } from 'node:http';
 import type { AppConfig } from '../config/config.schema';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { createApiDocument } from './api-docs';
 import { ClientErrorResponder } from './client-errors';
 import { decodeJsonBody, expressJsonBody } from './json-body';
 import { expressRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id';
@@ -148,17 +149,7 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
     express.set('trust proxy', trustProxySetting(config));
     express.disable('x-powered-by');
   }
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Nest Redis patterns')
-      .setDescription(
-        'Reference API: cache, locks, rate limits, sessions, queues and realtime on Redis',
-      )
-      .setVersion('0.1.0')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
+  SwaggerModule.setup('docs', app, createApiDocument(app), { jsonDocumentUrl: 'docs/json' });
 }
 
 /** The client-error responder of an app's adapter (metrics attach an observer to it). */

@@ -10,7 +10,13 @@ import type { AppConfig } from '../config/config.schema';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { createApiDocument } from './api-docs';
 import { ClientErrorResponder } from './client-errors';
-import { decodeJsonBody, expressJsonBody } from './json-body';
+import {
+  BODYLESS_METHODS,
+  checkJsonHeaders,
+  decodeJsonBody,
+  expressJsonBody,
+  hasBody,
+} from './json-body';
 import { expressRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { AppValidationPipe } from './validation.pipe';
 
@@ -96,15 +102,26 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
     clientErrorHandler: clientErrors.handle,
     // Errors Fastify answers itself before routing (a malformed percent-encoding in the URL):
     // the same JSON contract as everything else.
-    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+    // A parameter over maxParamLength is a bad value, as Express's validators say (400), not
+    // Fastify's 414 echoing the whole path.
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const status =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 400
+          : error.statusCode && error.statusCode < 500
+            ? error.statusCode
+            : 400;
+      // Answered before the onRequest hook that echoes the id: echo it here (genReqId made it).
+      void reply.header(REQUEST_ID_HEADER, req.id);
       void reply.code(status).send({
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Bad Request',
         message:
           error.code === 'FST_ERR_BAD_URL'
             ? 'Malformed URL: a percent-encoded sequence is not valid UTF-8'
-            : error.message,
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+              : error.message,
       });
     },
   });
@@ -112,6 +129,17 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
     done();
+  });
+  // The body contract's header rules run before the body is read, as on Express: a body refused
+  // for its Content-Type or Content-Encoding gets 415 whatever its size, and is not read.
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    if (BODYLESS_METHODS.has(req.method) || !hasBody(req.headers)) return done(null, payload);
+    try {
+      checkJsonHeaders(req.headers);
+    } catch (err) {
+      return done(err as Error, payload);
+    }
+    done(null, payload);
   });
   // One parser for every content type: JSON is decoded, anything else is refused with the
   // same 415 the Express side gives (decodeJsonBody checks the headers first).

@@ -9,7 +9,13 @@ import {
 } from '../http/validators';
 
 const NAME = { min: 1, max: 100 };
-const EMAIL = { format: 'email', minLength: 3, maxLength: MAX_EMAIL_LENGTH };
+const EMAIL = {
+  format: 'email',
+  minLength: 3,
+  maxLength: MAX_EMAIL_LENGTH,
+  description:
+    'an ASCII e-mail address (an internationalised domain in its xn-- form); stored lower-case',
+};
 
 export class CreateUserDto {
   @ApiProperty({ example: 'linus@example.com', ...EMAIL })

@@ -69,6 +69,7 @@ export class FollowersController {
     summary: 'Unfollow (idempotent)',
     success: { status: 204, description: '`followerId` no longer follows `id`' },
     errors: { 400: BAD_IDS, 404: NO_USER, 503: REDIS_DOWN },
+    jsonBody: 'unused',
   })
   async unfollow(
     @Param('id', ParseIdPipe) id: number,

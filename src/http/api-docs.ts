@@ -109,14 +109,19 @@ export interface StandardResponsesOptions {
   errors?: Partial<Record<ErrorStatus, string>>;
   /**
    * The operation takes a JSON body (the one body contract, src/http/json-body.ts): adds 400 for
-   * a body that is not a valid JSON object, 413 and 415.
+   * a body that is not a valid JSON object, 413 and 415. `'unused'`: a POST or DELETE that
+   * reads no body; one sent anyway must still pass the contract (400 malformed, 413, 415).
+   * GET bodies are ignored on both platforms.
    */
-  jsonBody?: boolean;
+  jsonBody?: boolean | 'unused';
   /** Behind the global rate limit (every route but health and metrics). Default true. */
   rateLimited?: boolean;
 }
 
 const ON_429 = 'As on every response of this route; always present on a 429';
+
+const UNUSED_BODY_400 =
+  'The operation reads no body, but one was sent and it is not JSON: not UTF-8, malformed, nested deeper than 32 levels, or with a `__proto__`/`constructor` key.';
 
 const BODY_400 =
   'The body is missing, empty, not UTF-8, not JSON, not a JSON object, nested deeper than 32 levels or has a `__proto__`/`constructor` key; or a field is missing, unknown or invalid (`message` then has one sentence per field).';
@@ -179,7 +184,8 @@ export function ApiStandardResponses(o: StandardResponsesOptions): MethodDecorat
   ];
   const errors: Partial<Record<number, string>> = { ...o.errors };
   if (o.jsonBody) {
-    errors[400] = errors[400] ? `${errors[400]}. ${BODY_400}` : BODY_400;
+    const bad = o.jsonBody === 'unused' ? UNUSED_BODY_400 : BODY_400;
+    errors[400] = errors[400] ? `${errors[400]}. ${bad}` : bad;
     errors[413] = 'The body is larger than `HTTP_BODY_LIMIT` (100 KB by default)';
     errors[415] =
       '`Content-Type` is not `application/json` (or `application/*+json`), its charset is not UTF-8, or the body has a `Content-Encoding`';

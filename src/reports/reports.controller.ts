@@ -21,6 +21,7 @@ export class ReportsController {
       409: 'A generation is already running (`error`: `Resource is being updated`)',
       503: 'Redis is unavailable, so the lock cannot be taken, or the lock was lost while generating (`error`: `Lock lost`)',
     },
+    jsonBody: 'unused',
   })
   daily(): Promise<DailyReport> {
     return this.reports.daily();

@@ -13,7 +13,7 @@ const common = {
   testEnvironment: 'node',
   rootDir: __dirname,
   transform: { '^.+\\.(t|j|cj|mj)s$': ['@swc/jest', swc] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@fastify|fastify-plugin|content-disposition|file-type|@electric-sql|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@fastify|fastify-plugin|content-disposition|file-type|@electric-sql|cookie|@apidevtools)/)'],
 };
 
 /** @type {import('jest').Config} */

@@ -8,18 +8,24 @@ import {
   Param,
   Post,
 } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { InvalidReferenceError, NotFoundError } from '../common/app-error';
+import { ApiIdParam, ApiStandardResponses } from '../http/api-docs';
 import { ParseIdPipe } from '../http/parse-id.pipe';
-import { IsId, RequiredField } from '../http/validators';
 import { UsersRepository } from '../users/users.repository';
+import {
+  FollowDto,
+  FollowedDto,
+  FollowersListDto,
+  FollowingDto,
+  MutualsDto,
+} from './followers.dto';
 import { FollowersService } from './followers.service';
 
-export class FollowDto {
-  @ApiProperty({ example: 2 })
-  @RequiredField(IsId())
-  followerId: number;
-}
+const BAD_ID = 'id is not an integer from 1 to 2147483647';
+const BAD_IDS = 'An id is not an integer from 1 to 2147483647';
+const NO_USER = 'No user with this id';
+const REDIS_DOWN = 'Redis is unavailable (followers live only in Redis)';
 
 @ApiTags('followers')
 @Controller('api/users')
@@ -31,6 +37,18 @@ export class FollowersController {
 
   @Post(':id/followers')
   @HttpCode(201)
+  @ApiIdParam('id', 'the user to follow')
+  @ApiStandardResponses({
+    summary: 'Follow a user (idempotent)',
+    success: { status: 201, description: '`followerId` follows `userId`', type: FollowedDto },
+    errors: {
+      400: `${BAD_ID}, or followerId equals id (a user cannot follow themselves)`,
+      404: NO_USER,
+      422: '`followerId` names no existing user',
+      503: REDIS_DOWN,
+    },
+    jsonBody: true,
+  })
   async follow(
     @Param('id', ParseIdPipe) id: number,
     @Body() dto: FollowDto,
@@ -45,6 +63,14 @@ export class FollowersController {
 
   @Delete(':id/followers/:followerId')
   @HttpCode(204)
+  @ApiIdParam('id', 'the followed user')
+  @ApiIdParam('followerId', 'the follower', 2)
+  @ApiStandardResponses({
+    summary: 'Unfollow (idempotent)',
+    success: { status: 204, description: '`followerId` no longer follows `id`' },
+    errors: { 400: BAD_IDS, 404: NO_USER, 503: REDIS_DOWN },
+    jsonBody: 'unused',
+  })
   async unfollow(
     @Param('id', ParseIdPipe) id: number,
     @Param('followerId', ParseIdPipe) followerId: number,
@@ -54,6 +80,12 @@ export class FollowersController {
   }
 
   @Get(':id/followers')
+  @ApiIdParam('id', 'user id')
+  @ApiStandardResponses({
+    summary: 'A user’s followers',
+    success: { status: 200, description: 'Follower ids, ascending', type: FollowersListDto },
+    errors: { 400: BAD_ID, 404: NO_USER, 503: REDIS_DOWN },
+  })
   async list(
     @Param('id', ParseIdPipe) id: number,
   ): Promise<{ userId: number; followers: number[] }> {
@@ -62,6 +94,13 @@ export class FollowersController {
   }
 
   @Get(':id/followers/:followerId')
+  @ApiIdParam('id', 'the followed user')
+  @ApiIdParam('followerId', 'the possible follower', 2)
+  @ApiStandardResponses({
+    summary: 'Whether `followerId` follows `id`',
+    success: { status: 200, description: 'Yes or no', type: FollowingDto },
+    errors: { 400: BAD_IDS, 404: NO_USER, 503: REDIS_DOWN },
+  })
   async isFollowing(
     @Param('id', ParseIdPipe) id: number,
     @Param('followerId', ParseIdPipe) followerId: number,
@@ -72,6 +111,13 @@ export class FollowersController {
 
   /** Users who follow both `id` and `otherId` (SINTER). */
   @Get(':id/mutuals/:otherId')
+  @ApiIdParam('id', 'a user')
+  @ApiIdParam('otherId', 'another user', 2)
+  @ApiStandardResponses({
+    summary: 'Users who follow both `id` and `otherId` (SINTER)',
+    success: { status: 200, description: 'Ids of users who follow both', type: MutualsDto },
+    errors: { 400: BAD_IDS, 404: 'No user with one of these ids', 503: REDIS_DOWN },
+  })
   async mutuals(
     @Param('id', ParseIdPipe) id: number,
     @Param('otherId', ParseIdPipe) otherId: number,

@@ -2,7 +2,7 @@ import { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { AbstractHttpAdapter, HttpAdapterHost } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { IncomingHttpHeaders, Server, STATUS_CODES } from 'node:http';
@@ -10,8 +10,15 @@ import type { AppConfig } from '../config/config.schema';
 import { HttpRequestMetrics } from '../metrics/http-metrics';
 import { MetricsService } from '../metrics/metrics.service';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { createApiDocument } from './api-docs';
 import { ClientErrorResponder } from './client-errors';
-import { decodeJsonBody, expressJsonBody } from './json-body';
+import {
+  BODYLESS_METHODS,
+  checkJsonHeaders,
+  decodeJsonBody,
+  expressJsonBody,
+  hasBody,
+} from './json-body';
 import { expressRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { AppValidationPipe } from './validation.pipe';
 
@@ -97,16 +104,27 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
     clientErrorHandler: clientErrors.handle,
     // Errors Fastify answers itself before routing (a malformed percent-encoding in the URL):
     // the same JSON contract as everything else.
-    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+    // A parameter over maxParamLength is a bad value, as Express's validators say (400), not
+    // Fastify's 414 echoing the whole path.
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const status =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 400
+          : error.statusCode && error.statusCode < 500
+            ? error.statusCode
+            : 400;
       clientErrors.observer?.(status); // answered before any middleware: counted here
+      // Answered before the onRequest hook that echoes the id: echo it here (genReqId made it).
+      void reply.header(REQUEST_ID_HEADER, req.id);
       void reply.code(status).send({
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Bad Request',
         message:
           error.code === 'FST_ERR_BAD_URL'
             ? 'Malformed URL: a percent-encoded sequence is not valid UTF-8'
-            : error.message,
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+              : error.message,
       });
     },
   });
@@ -114,6 +132,17 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
   fastify.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
     done();
+  });
+  // The body contract's header rules run before the body is read, as on Express: a body refused
+  // for its Content-Type or Content-Encoding gets 415 whatever its size, and is not read.
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    if (BODYLESS_METHODS.has(req.method) || !hasBody(req.headers)) return done(null, payload);
+    try {
+      checkJsonHeaders(req.headers);
+    } catch (err) {
+      return done(err as Error, payload);
+    }
+    done(null, payload);
   });
   // One parser for every content type: JSON is decoded, anything else is refused with the
   // same 415 the Express side gives (decodeJsonBody checks the headers first).
@@ -156,15 +185,5 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
     express.set('trust proxy', trustProxySetting(config));
     express.disable('x-powered-by');
   }
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Nest Redis patterns')
-      .setDescription(
-        'Reference API: cache, locks, rate limits, sessions, queues and realtime on Redis',
-      )
-      .setVersion('0.1.0')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
+  SwaggerModule.setup('docs', app, createApiDocument(app), { jsonDocumentUrl: 'docs/json' });
 }

@@ -23,7 +23,7 @@ function bad(status: number, message: string): HttpException {
 /**
  * The one JSON body contract of both HTTP platforms (Fastify registers it as its content-type
  * parser, Express runs it after reading the raw bytes; see http-platform.ts), so they accept and
- * refuse exactly the same bodies:
+ * refuse exactly the same bodies (on every method but GET, HEAD and TRACE, whose body is ignored):
  * - `Content-Type: application/json` (or `application/*+json`), charset absent or UTF-8
  *   (anything else → 415);
  * - no `Content-Encoding` other than `identity` (compressed bodies are not accepted → 415);
@@ -100,6 +100,12 @@ function checkShape(root: unknown): void {
   }
 }
 
+/**
+ * Methods whose body is ignored, never parsed nor refused (Fastify's "bodyless" methods: a GET
+ * body has no defined meaning, RFC 9110 §9.3.1).
+ */
+export const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'TRACE']);
+
 /** Whether a request carries a body (as Node's parser framed it), mirroring Fastify's rule. */
 export function hasBody(headers: Record<string, unknown>): boolean {
   const length = headers['content-length'];
@@ -113,11 +119,12 @@ interface BodyRequest extends IncomingMessage {
 /**
  * Express middleware applying {@link decodeJsonBody} to every request with a body (Fastify runs
  * the same function as its content-type parser). Bodies over `limit` bytes → 413, announced
- * (Content-Length) or streamed. An empty body is no body (`undefined`).
+ * (Content-Length) or streamed. An empty body is no body (`undefined`). The body of a GET,
+ * HEAD or TRACE is ignored, as Fastify does ({@link BODYLESS_METHODS}).
  */
 export function expressJsonBody(limit: number) {
   return (req: BodyRequest, _res: ServerResponse, next: (err?: unknown) => void): void => {
-    if (!hasBody(req.headers)) return next();
+    if (!hasBody(req.headers) || BODYLESS_METHODS.has(req.method ?? '')) return next();
     try {
       checkJsonHeaders(req.headers);
     } catch (err) {

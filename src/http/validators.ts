@@ -66,13 +66,25 @@ export const IsText = (rules: TextRules): PropertyDecorator =>
 
 export const MAX_EMAIL_LENGTH = 254;
 
+/**
+ * The `email` format of JSON Schema and OpenAPI as validators implement it (ajv-formats' full
+ * mode): an ASCII dot-atom local part and a domain of letter-digit-hyphen labels. An address
+ * must pass it as well as class-validator's `isEmail`, so what the API accepts is exactly what
+ * its document's `format: email` promises: no quoted local parts, no non-ASCII characters
+ * (lookalikes such as full-width letters included; a domain can be written in its `xn--` form).
+ */
+const EMAIL_FORMAT =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+
 function emailProblem(value: unknown): string | undefined {
   const text = textProblem(value, { min: 3, max: MAX_EMAIL_LENGTH });
   if (text) return text;
+  const invalid =
+    'must be a valid e-mail address (ASCII: an internationalised domain in its xn-- form)';
   try {
-    return isEmail(value) ? undefined : 'must be a valid e-mail address';
+    return EMAIL_FORMAT.test(value as string) && isEmail(value) ? undefined : invalid;
   } catch {
-    return 'must be a valid e-mail address';
+    return invalid;
   }
 }
 

@@ -1,11 +1,13 @@
 import { BadRequestException, Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiIdParam, ApiStandardResponses } from '../http/api-docs';
 import { NotFoundError } from '../common/app-error';
 import { CounterService } from '../counters/counter.service';
 import { HttpContext } from '../http/http-context';
 import { ParseIdPipe } from '../http/parse-id.pipe';
 import { PAGE_VIEWS } from './page-views';
 import { PageVisitors } from './page-visitors';
+import { PageDto, UniqueVisitorsDto } from './pages.dto';
 import { Page, PagesRepository } from './pages.repository';
 
 const VISITOR_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -33,10 +35,18 @@ export class PagesController {
    * open: with Redis down the page is served with the database value and the view is not counted.
    */
   @Get(':id')
+  @ApiIdParam('id', 'page id')
   @ApiHeader({
     name: 'X-Visitor-Id',
     required: false,
-    description: 'stable anonymous visitor id for unique-visitor counts (else the client IP)',
+    description:
+      'Stable anonymous visitor id for unique-visitor counts; when absent or not matching the pattern, the client IP counts instead',
+    schema: { type: 'string', pattern: VISITOR_ID.source, example: 'visitor-42' },
+  })
+  @ApiStandardResponses({
+    summary: 'Get a page and count the view',
+    success: { status: 200, description: 'The page with its live view count', type: PageDto },
+    errors: { 400: 'id is not an integer from 1 to 2147483647', 404: 'No page with this id' },
   })
   async get(@Param('id', ParseIdPipe) id: number, @Req() req: unknown): Promise<Page> {
     const reading = await this.counters.tryHit(PAGE_VIEWS.name, id);
@@ -55,7 +65,22 @@ export class PagesController {
   }
 
   @Get(':id/unique-visitors')
-  @ApiQuery({ name: 'date', required: false, description: 'UTC day, YYYY-MM-DD (default today)' })
+  @ApiIdParam('id', 'page id')
+  @ApiQuery({
+    name: 'date',
+    required: false,
+    description: 'A UTC day that exists, YYYY-MM-DD (default: today)',
+    schema: { type: 'string', format: 'date', example: '2024-02-29' },
+  })
+  @ApiStandardResponses({
+    summary: 'Count a page’s unique visitors on a UTC day',
+    success: { status: 200, description: 'The estimate', type: UniqueVisitorsDto },
+    errors: {
+      400: 'id is not an integer from 1 to 2147483647, or date is not an existing day as YYYY-MM-DD',
+      404: 'No page with this id',
+      503: 'Redis is unavailable',
+    },
+  })
   async uniqueVisitors(
     @Param('id', ParseIdPipe) id: number,
     @Query('date') date?: string,

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post as HttpPost } from '@nestjs/common';
-import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiStandardResponses } from '../http/api-docs';
 import { CreatePostDto, PostDto } from './posts.dto';
 import { PostsCache } from './posts.cache';
 import { Post, PostsRepository } from './posts.repository';
@@ -14,7 +15,12 @@ export class PostsController {
 
   @HttpPost()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: PostDto })
+  @ApiStandardResponses({
+    summary: 'Create a post (write-through to the author’s recent list and post count)',
+    success: { status: 201, description: 'The new post', type: PostDto },
+    errors: { 422: '`userId` names no existing user' },
+    jsonBody: true,
+  })
   async create(@Body() dto: CreatePostDto): Promise<Post> {
     const post = await this.posts.create(dto); // database first …
     await this.derived.written(post); // … then write-through to the derived Redis structures

@@ -1,24 +1,38 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiIdProperty } from '../http/api-docs';
 import { IsId, IsText, RequiredField } from '../http/validators';
 
+const TITLE = { min: 1, max: 200 };
+const CONTENT = { min: 1, max: 10_000, multiline: true };
+
 export class CreatePostDto {
-  @ApiProperty({ example: 1, minimum: 1 })
+  @ApiIdProperty({ example: 1, description: 'the author: an existing user' })
   @RequiredField(IsId())
   userId: number;
 
-  @ApiProperty({ example: 'Hello Redis', minLength: 1, maxLength: 200 })
-  @RequiredField(IsText({ min: 1, max: 200 }))
+  @ApiProperty({
+    example: 'Hello Redis',
+    minLength: TITLE.min,
+    maxLength: TITLE.max,
+    description: 'one line: no control characters, not blank',
+  })
+  @RequiredField(IsText(TITLE))
   title: string;
 
-  @ApiProperty({ example: 'Cache-aside in one decorator.', minLength: 1, maxLength: 10000 })
-  @RequiredField(IsText({ min: 1, max: 10_000, multiline: true }))
+  @ApiProperty({
+    example: 'Cache-aside in one decorator.',
+    minLength: CONTENT.min,
+    maxLength: CONTENT.max,
+    description: 'text: tab and line breaks allowed, other control characters not; not blank',
+  })
+  @RequiredField(IsText(CONTENT))
   content: string;
 }
 
 export class PostDto {
-  @ApiProperty() id: number;
-  @ApiProperty() userId: number;
-  @ApiProperty() title: string;
-  @ApiProperty() content: string;
+  @ApiIdProperty({ example: 7 }) id: number;
+  @ApiIdProperty({ example: 1 }) userId: number;
+  @ApiProperty({ example: 'Hello Redis' }) title: string;
+  @ApiProperty({ example: 'Cache-aside in one decorator.' }) content: string;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: Date;
 }

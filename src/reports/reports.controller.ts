@@ -1,6 +1,8 @@
 import { Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiStandardResponses } from '../http/api-docs';
 import { WithLock } from '../lock/with-lock.decorator';
+import { DailyReportDto } from './reports.dto';
 import { DailyReport, ReportsService } from './reports.service';
 
 @ApiTags('reports')
@@ -12,7 +14,15 @@ export class ReportsController {
   @Post('daily')
   @HttpCode(200)
   @WithLock({ key: 'report:daily', ttl: 5_000 })
-  @ApiConflictResponse({ description: 'a generation is already running' })
+  @ApiStandardResponses({
+    summary: 'Generate the daily report (one at a time across every instance; takes ≥ 1 s)',
+    success: { status: 200, description: 'The report', type: DailyReportDto },
+    errors: {
+      409: 'A generation is already running (`error`: `Resource is being updated`)',
+      503: 'Redis is unavailable, so the lock cannot be taken, or the lock was lost while generating (`error`: `Lock lost`)',
+    },
+    jsonBody: 'unused',
+  })
   daily(): Promise<DailyReport> {
     return this.reports.daily();
   }

@@ -8,17 +8,20 @@ import {
   Patch,
   Post,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { CacheEvict, Cached } from '../cache/cache.decorators';
+import { ApiIdParam, ApiStandardResponses, RESPONSE_HEADERS } from '../http/api-docs';
 import { ParseIdPipe } from '../http/parse-id.pipe';
 import { PostDto } from '../posts/posts.dto';
 import { PostsCache } from '../posts/posts.cache';
 import type { Post as PostEntity } from '../posts/posts.repository';
-import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
+import { CreateUserDto, UpdateUserDto, UserDto, UserStatsDto } from './users.dto';
 import { User } from './users.repository';
 import { UsersService } from './users.service';
 
 const USER_TTL_MS = 3_600_000;
+const BAD_ID = 'id is not an integer from 1 to 2147483647';
+const NO_USER = 'No user with this id';
 
 @ApiTags('users')
 @Controller('api/users')
@@ -30,7 +33,12 @@ export class UsersController {
 
   @Post()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: UserDto })
+  @ApiStandardResponses({
+    summary: 'Create a user',
+    success: { status: 201, description: 'The new user', type: UserDto },
+    errors: { 409: 'A user with this email already exists (emails are compared lower-case)' },
+    jsonBody: true,
+  })
   create(@Body() dto: CreateUserDto): Promise<User> {
     return this.users.create(dto);
   }
@@ -38,7 +46,17 @@ export class UsersController {
   /** Cache-aside: `users` cache, key `user:{id}`, one hour. */
   @Get(':id')
   @Cached({ cache: 'users', key: 'user:{id}', ttl: USER_TTL_MS, scope: 'shared' })
-  @ApiOkResponse({ type: UserDto })
+  @ApiIdParam('id', 'user id')
+  @ApiStandardResponses({
+    summary: 'Get a user (cache-aside, one hour)',
+    success: {
+      status: 200,
+      description: 'The user',
+      type: UserDto,
+      headers: { 'X-Cache': RESPONSE_HEADERS.cache },
+    },
+    errors: { 400: BAD_ID, 404: NO_USER },
+  })
   get(@Param('id', ParseIdPipe) id: number): Promise<User> {
     return this.users.get(id);
   }
@@ -50,7 +68,20 @@ export class UsersController {
    */
   @Patch(':id')
   @CacheEvict({ cache: 'users', keys: ['user:{id}'] })
-  @ApiOkResponse({ type: UserDto })
+  @ApiIdParam('id', 'user id')
+  @ApiStandardResponses({
+    summary: 'Update a user’s email and/or name (under the user’s lock)',
+    description:
+      'A read-modify-write under a distributed lock on the user; the database is written first, then the cached user is evicted on every instance.',
+    success: { status: 200, description: 'The updated user', type: UserDto },
+    errors: {
+      400: `${BAD_ID}, or neither email nor name is given`,
+      404: NO_USER,
+      409: 'Another update of this user is running (`error`: `Resource is being updated`), or another user has this email',
+      503: 'Redis is unavailable, so the lock cannot be taken (nothing was changed), or the lock was lost during the update (`error`: `Lock lost`)',
+    },
+    jsonBody: true,
+  })
   update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto): Promise<User> {
     if (dto.email === undefined && dto.name === undefined) {
       throw new BadRequestException('provide at least one of: email, name');
@@ -59,13 +90,25 @@ export class UsersController {
   }
 
   @Get(':id/posts')
-  @ApiOkResponse({ type: PostDto, isArray: true })
+  @ApiIdParam('id', 'user id')
+  @ApiStandardResponses({
+    summary:
+      'The user’s 50 most recent posts, newest first (from Redis, rebuilt from the database)',
+    success: { status: 200, description: 'Posts, newest first', type: [PostDto] },
+    errors: { 400: BAD_ID, 404: NO_USER },
+  })
   async recentPosts(@Param('id', ParseIdPipe) id: number): Promise<PostEntity[]> {
     await this.users.get(id);
     return this.derived.recent(id);
   }
 
   @Get(':id/stats')
+  @ApiIdParam('id', 'user id')
+  @ApiStandardResponses({
+    summary: 'The user’s post count (from Redis, rebuilt from the database)',
+    success: { status: 200, description: 'Counts', type: UserStatsDto },
+    errors: { 400: BAD_ID, 404: NO_USER },
+  })
   async stats(@Param('id', ParseIdPipe) id: number): Promise<{ postCount: number }> {
     await this.users.get(id);
     return this.derived.stats(id);

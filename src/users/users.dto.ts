@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiIdProperty } from '../http/api-docs';
 import {
   IsEmailAddress,
   IsText,
@@ -8,9 +9,16 @@ import {
 } from '../http/validators';
 
 const NAME = { min: 1, max: 100 };
+const EMAIL = {
+  format: 'email',
+  minLength: 3,
+  maxLength: MAX_EMAIL_LENGTH,
+  description:
+    'an ASCII e-mail address (an internationalised domain in its xn-- form); stored lower-case',
+};
 
 export class CreateUserDto {
-  @ApiProperty({ example: 'linus@example.com', format: 'email', maxLength: MAX_EMAIL_LENGTH })
+  @ApiProperty({ example: 'linus@example.com', ...EMAIL })
   @RequiredField(IsEmailAddress())
   email: string;
 
@@ -20,11 +28,7 @@ export class CreateUserDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({
-    example: 'linus@example.org',
-    format: 'email',
-    maxLength: MAX_EMAIL_LENGTH,
-  })
+  @ApiPropertyOptional({ example: 'linus@example.org', ...EMAIL })
   @IsEmailAddress()
   @OptionalField()
   email?: string;
@@ -36,7 +40,13 @@ export class UpdateUserDto {
 }
 
 export class UserDto {
-  @ApiProperty({ example: 1 }) id: number;
-  @ApiProperty({ example: 'ada@example.com' }) email: string;
+  @ApiIdProperty({ example: 1 }) id: number;
+  @ApiProperty({ example: 'ada@example.com', format: 'email', description: 'stored lower-case' })
+  email: string;
   @ApiProperty({ example: 'Ada Lovelace' }) name: string;
+}
+
+export class UserStatsDto {
+  @ApiProperty({ type: 'integer', minimum: 0, example: 3, description: 'posts the user wrote' })
+  postCount: number;
 }

@@ -13,6 +13,12 @@ export interface RawResponse {
 }
 
 function parse(raw: Buffer): Pick<RawResponse, 'status' | 'headers' | 'text' | 'json'> {
+  // Interim answers (`100 Continue` to `Expect: 100-continue`) precede the response itself.
+  while (/^HTTP\/1\.[01] 1(?!01)\d\d /.test(raw.toString('latin1', 0, 13))) {
+    const end = raw.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    raw = raw.subarray(end + 4);
+  }
   const s = raw.toString('latin1');
   const end = s.indexOf('\r\n\r\n');
   if (end < 0) return { status: 0, headers: {}, text: s, json: undefined };

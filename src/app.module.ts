@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import type { Options } from 'pino-http';
 import type { DestinationStream } from 'pino';
+import { cacheOptions, databaseOptions, rateLimitOptions, redisOptions } from './app.options';
 import { CacheModule } from './cache/cache.module';
 import { CountersModule } from './counters/counters.module';
 import { LockModule } from './lock/lock.module';
@@ -65,15 +66,20 @@ export class AppModule {
           pinoHttp: options.logStream ? [pinoOptions, options.logStream] : pinoOptions,
           forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         }),
-        RedisModule,
-        DatabaseModule,
-        MetricsModule,
+        RedisModule.forRoot(redisOptions(config)),
+        DatabaseModule.forRoot(databaseOptions(config)),
+        MetricsModule.forRoot({}),
         HttpModule,
         HealthModule,
-        CacheModule,
-        LockModule,
-        RateLimitModule,
-        CountersModule.forRoot({ counters: [PAGE_VIEWS], flush: role !== 'api' }),
+        CacheModule.forRoot({ ...cacheOptions(config), isGlobal: true }),
+        LockModule.forRoot({ isGlobal: true }),
+        RateLimitModule.forRoot(rateLimitOptions(config)),
+        CountersModule.forRoot({
+          counters: [PAGE_VIEWS],
+          flush: role !== 'api',
+          flushIntervalMs: config.counters.flushMs,
+          isGlobal: true,
+        }),
         ...(role === 'worker' ? [] : API_MODULES),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

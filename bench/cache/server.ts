@@ -32,9 +32,9 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { cacheOptions, redisOptions } from '../../src/app.options';
 import { CacheModule } from '../../src/cache/cache.module';
 import { Cached } from '../../src/cache/cache.decorators';
-import { ConfigModule } from '../../src/config/config.module';
 import type { AppConfig } from '../../src/config/config.schema';
 import { createHttpAdapter } from '../../src/http/http-platform';
 import { HttpModule } from '../../src/http/http.module';
@@ -122,11 +122,10 @@ class BenchController {
 function benchModule(config: AppConfig, redisUrl: string) {
   @Module({
     imports: [
-      ConfigModule.forRoot(config),
-      RedisModule,
-      MetricsModule,
+      RedisModule.forRoot(redisOptions(config)),
+      MetricsModule.forRoot({}),
       HttpModule,
-      CacheModule,
+      CacheModule.forRoot(cacheOptions(config)),
       // @nestjs/cache-manager on the same Redis, its own key space (keys are request URLs).
       NestCacheModule.register({ stores: [new KeyvRedis(redisUrl)], ttl: TTL_MS }),
     ],

@@ -10,8 +10,8 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import Redlock from 'redlock';
-import { ConfigModule } from '../../src/config/config.module';
 import { HttpModule } from '../../src/http/http.module';
+import { redisOptions } from '../../src/app.options';
 import { LockModule } from '../../src/lock/lock.module';
 import { LockService } from '../../src/lock/lock.service';
 import { MetricsModule } from '../../src/metrics/metrics.module';
@@ -61,7 +61,12 @@ export class LockBench {
   static async create(redisUrl: string, redlockThresholdMs: number): Promise<LockBench> {
     const config = benchConfig(redisUrl);
     @Module({
-      imports: [ConfigModule.forRoot(config), RedisModule, MetricsModule, HttpModule, LockModule],
+      imports: [
+        RedisModule.forRoot(redisOptions(config)),
+        MetricsModule.forRoot({}),
+        HttpModule,
+        LockModule.forRoot({}),
+      ],
     })
     class LockBenchModule {}
     const app = await NestFactory.createApplicationContext(LockBenchModule, {

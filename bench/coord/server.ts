@@ -21,10 +21,10 @@ import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SkipThrottle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
-import { ConfigModule } from '../../src/config/config.module';
 import type { AppConfig } from '../../src/config/config.schema';
 import { createHttpAdapter } from '../../src/http/http-platform';
 import { HttpModule } from '../../src/http/http.module';
+import { rateLimitOptions, redisOptions } from '../../src/app.options';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { RateLimitModule } from '../../src/rate-limit/rate-limit.module';
 import { RedisModule } from '../../src/redis/redis.module';
@@ -56,9 +56,12 @@ function benchModule(
   windowMs: number,
   nestlabClient: Redis | undefined,
 ): Type<unknown> {
-  const base = [ConfigModule.forRoot(config), RedisModule, MetricsModule, HttpModule];
+  const base = [RedisModule.forRoot(redisOptions(config)), MetricsModule.forRoot({}), HttpModule];
   if (limiter === 'ours') {
-    @Module({ imports: [...base, RateLimitModule], controllers: [BenchController] })
+    @Module({
+      imports: [...base, RateLimitModule.forRoot(rateLimitOptions(config))],
+      controllers: [BenchController],
+    })
     class OursModule {}
     return OursModule;
   }

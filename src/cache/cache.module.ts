@@ -1,19 +1,33 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { CacheInvalidationListener } from './cache-invalidation.listener';
 import { CacheExplorer } from './cache.explorer';
 import { CacheInterceptor } from './cache.interceptor';
+import {
+  CACHE_MODULE_OPTIONS,
+  CACHE_OPTIONS,
+  CacheConfigurableModule,
+  CacheModuleOptions,
+  resolveCacheOptions,
+} from './cache.module-definition';
 import { CacheService } from './cache.service';
 
 /**
  * Cache-aside with stampede protection, tags and a coherent L1 (see CacheService), plus the
- * `@Cached` / `@CacheEvict` decorators for controllers and services. Configured from the
- * environment (`CACHE_*`). Failure policy: fail open.
+ * `@Cached` / `@CacheEvict` decorators for controllers and services. Needs `RedisModule` (roles
+ * `cache` and `state`) and `MetricsModule`. Failure policy: fail open.
+ *
+ * @example
+ * imports: [CacheModule.forRoot({ defaultTtlMs: 60_000, isGlobal: true })]
  */
-@Global()
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    {
+      provide: CACHE_OPTIONS,
+      useFactory: (options: CacheModuleOptions) => resolveCacheOptions(options),
+      inject: [CACHE_MODULE_OPTIONS],
+    },
     CacheService,
     CacheInvalidationListener,
     CacheExplorer,
@@ -21,4 +35,4 @@ import { CacheService } from './cache.service';
   ],
   exports: [CacheService],
 })
-export class CacheModule {}
+export class CacheModule extends CacheConfigurableModule {}

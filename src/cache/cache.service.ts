@@ -1,11 +1,9 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
-import { InjectConfig } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
 import { MetricsService } from '../metrics/metrics.service';
 import { isDisconnected } from '../redis/redis.connection';
 import { InjectRedis } from '../redis/redis.decorators';
@@ -14,6 +12,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import { deleteByPattern } from '../redis/redis-scan';
 import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
 import type { CacheResult } from './cache.constants';
+import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 import { deserialize, serialize } from './cache-serializer';
 import {
   CacheEnvelope,
@@ -85,18 +84,18 @@ export class CacheService implements OnModuleInit {
   constructor(
     @InjectRedis('cache') private readonly redis: RedisClient,
     @InjectRedis('state') private readonly state: RedisClient,
-    @InjectConfig() private readonly config: AppConfig,
+    @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
     keys: RedisKeys,
     metrics: MetricsService,
   ) {
     this.keys = keys.namespace('cache');
     this.tagKeys = keys.namespace('cache-tag');
     this.channel = keys.namespace('cache').key('invalidations');
-    const { l1MaxEntries, l1TtlMs } = config.cache;
-    if (l1MaxEntries > 0)
+    const { maxEntries, ttlMs } = options.l1;
+    if (maxEntries > 0)
       this.l1 = new LRUCache<string, L1Entry>({
-        max: l1MaxEntries,
-        ttl: l1TtlMs,
+        max: maxEntries,
+        ttl: ttlMs,
         ttlAutopurge: false,
       });
     this.requests = metrics.counter({
@@ -172,7 +171,7 @@ export class CacheService implements OnModuleInit {
         this.l1?.set(
           k,
           { value, tags: env.t },
-          { ttl: Math.min(read.freshLeft, this.config.cache.l1TtlMs) },
+          { ttl: Math.min(read.freshLeft, this.options.l1.ttlMs) },
         );
       }
       return this.count(cache, { value, result: 'hit' });
@@ -251,8 +250,7 @@ export class CacheService implements OnModuleInit {
     if (tags.length === 0) return;
     const now = Date.now();
     const multi = this.state.multi();
-    for (const tag of tags)
-      multi.set(this.tagKey(tag), String(now), 'PX', this.config.cache.tagTtlMs);
+    for (const tag of tags) multi.set(this.tagKey(tag), String(now), 'PX', this.options.tagTtlMs);
     await multi.exec().catch((err) => this.failOpen('invalidateTags', err));
     await this.broadcast(options.cache ?? 'default', [], tags);
   }
@@ -396,7 +394,7 @@ export class CacheService implements OnModuleInit {
           k,
           { value: deserialize(body), tags: options.tags },
           {
-            ttl: Math.min(options.ttl ?? this.config.cache.defaultTtlMs, this.config.cache.l1TtlMs),
+            ttl: Math.min(options.ttl ?? this.options.defaultTtlMs, this.options.l1.ttlMs),
           },
         );
     } catch (err) {
@@ -450,7 +448,7 @@ export class CacheService implements OnModuleInit {
     delta: number,
     started: number,
   ): Promise<boolean> {
-    let ttl = options.ttl ?? this.config.cache.defaultTtlMs;
+    let ttl = options.ttl ?? this.options.defaultTtlMs;
     if (isNull) {
       ttl = options.negativeTtl ?? Math.min(ttl, NEGATIVE_TTL_CAP);
       if (ttl <= 0) return false;
@@ -458,7 +456,7 @@ export class CacheService implements OnModuleInit {
     if (options.jitter && options.jitter > 0)
       ttl = Math.max(1, Math.round(ttl * (1 - Math.min(options.jitter, 1) * this.random())));
     const grace = isNull ? 0 : (options.staleTtl ?? 0);
-    const threshold = this.config.cache.compressThresholdBytes;
+    const threshold = this.options.compressThresholdBytes;
     const compress = threshold > 0 && Buffer.byteLength(body) > threshold;
     const envelope: CacheEnvelope = {
       v: compress ? (await gzip(body)).toString('base64') : body,
@@ -468,7 +466,7 @@ export class CacheService implements OnModuleInit {
       g: grace,
       ...(options.tags?.length ? { t: options.tags } : {}),
     };
-    const px = Math.min(ttl + grace, this.config.cache.tagTtlMs);
+    const px = Math.min(ttl + grace, this.options.tagTtlMs);
     return (await this.redis.cacheStore(k, JSON.stringify(envelope), px, started)) === 1;
   }
 

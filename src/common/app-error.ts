@@ -1,26 +1,34 @@
 /**
- * Domain errors: plain classes with a stable `code`. They carry no HTTP knowledge; the global
- * exception filter (src/http/all-exceptions.filter.ts) maps each code to a status at the edge.
+ * Errors the application raises on purpose: a stable `code`, a message for the client, the
+ * HTTP status they stand for and, where clients key on it, the `error` title. Each module's
+ * errors carry their own status (a lock's contention is 409 "Resource is being updated"); the
+ * global exception filter only reads it, so infrastructure knows no feature's errors.
  */
-export type AppErrorCode =
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'INVALID_REFERENCE'
-  | 'BAD_INPUT'
-  | 'UNAVAILABLE'
-  | 'LOCKED'
-  | 'LOCK_LOST';
-
 export class AppError extends Error {
+  readonly status: number;
+  /** The `error` field of the response body; default: the status's reason phrase. */
+  readonly title?: string;
+
   constructor(
-    readonly code: AppErrorCode,
+    readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    options: { status?: number; title?: string } = {},
   ) {
     super(message);
     this.name = new.target.name;
+    this.status = options.status ?? DEFAULT_STATUS[code] ?? 500;
+    this.title = options.title;
   }
 }
+
+const DEFAULT_STATUS: Record<string, number> = {
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  INVALID_REFERENCE: 422,
+  BAD_INPUT: 400,
+  UNAVAILABLE: 503,
+};
 
 export class NotFoundError extends AppError {
   constructor(what: string, id: string | number) {

@@ -1,3 +1,4 @@
+import type { RedisTopology } from '../redis/redis.module-definition';
 import { isIP } from 'node:net';
 /**
  * The whole environment, validated once at start-up. Every problem is collected and reported
@@ -8,10 +9,7 @@ export type HttpPlatform = 'fastify' | 'express';
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type RedisTopology =
-  | { mode: 'standalone'; url: string }
-  | { mode: 'cluster'; nodes: { host: string; port: number }[]; url?: string }
-  | { mode: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; url?: string };
+export type { RedisTopology };
 
 export interface AppConfig {
   nodeEnv: NodeEnv;

@@ -5,12 +5,12 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { InjectConfig } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
 import { CounterService } from './counter.service';
-import { COUNTERS_OPTIONS, CountersOptions } from './counters.types';
+import { COUNTERS_MODULE_OPTIONS, CountersModuleOptions } from './counters.module-definition';
 
-/** Worker role: flushes every COUNTER_FLUSH_MS and once more on shutdown. */
+const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
+
+/** In the process that flushes (`flush: true`, the worker role): every `flushIntervalMs` and once more on shutdown. */
 @Injectable()
 export class CounterFlusher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('CounterFlusher');
@@ -19,13 +19,15 @@ export class CounterFlusher implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     private readonly counters: CounterService,
-    @InjectConfig() private readonly config: AppConfig,
-    @Inject(COUNTERS_OPTIONS) private readonly options: CountersOptions,
+    @Inject(COUNTERS_MODULE_OPTIONS) private readonly options: CountersModuleOptions,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.options.flush) return;
-    this.timer = setInterval(() => void this.tick(), this.config.counters.flushMs);
+    this.timer = setInterval(
+      () => void this.tick(),
+      this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+    );
     this.timer.unref();
   }
 

@@ -8,12 +8,8 @@ import { isDisconnected } from '../redis/redis.connection';
 import { InjectRedis } from '../redis/redis.decorators';
 import { RedisKeys } from '../redis/redis-keys';
 import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
-import {
-  COUNTERS_OPTIONS,
-  CounterDefinition,
-  CounterReading,
-  CountersOptions,
-} from './counters.types';
+import { COUNTERS_MODULE_OPTIONS, CountersModuleOptions } from './counters.module-definition';
+import { CounterDefinition, CounterReading } from './counters.types';
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -42,7 +38,7 @@ export class CounterService implements OnModuleInit {
     private readonly db: Database,
     keys: RedisKeys,
     metrics: MetricsService,
-    @Inject(COUNTERS_OPTIONS) options: CountersOptions,
+    @Inject(COUNTERS_MODULE_OPTIONS) options: CountersModuleOptions,
   ) {
     this.keys = keys.namespace('counters');
     for (const d of options.counters) {

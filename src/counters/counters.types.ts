@@ -10,12 +10,6 @@ export interface CounterDefinition {
   column: string;
 }
 
-export interface CountersOptions {
-  counters: CounterDefinition[];
-  /** Run the periodic flush in this process (the worker role). */
-  flush: boolean;
-}
-
 /** What a hit returns: enough to compute the live value together with the database row. */
 export interface CounterReading {
   /** increments not yet in the database, for this id */
@@ -25,5 +19,3 @@ export interface CounterReading {
   /** that batch's id: if the database already recorded it, `flushing` is already in the column */
   flushingBatch: string | null;
 }
-
-export const COUNTERS_OPTIONS = 'COUNTERS:OPTIONS';

@@ -1,17 +1,20 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
 import { Database } from './database';
+import {
+  DATABASE_MODULE_OPTIONS,
+  DatabaseConfigurableModule,
+  DatabaseModuleOptions,
+} from './database.module-definition';
 import { migrate, seedDemoData } from './migrator';
 import { PgliteDatabase } from './pglite.database';
 import { PostgresDatabase } from './postgres.database';
 
-/** Opens the database from config, migrates it and (outside production) seeds it. */
+/** Opens the database, migrates it and (when asked: development) seeds it. */
 export async function openDatabase(
-  config: AppConfig,
+  options: DatabaseModuleOptions,
   logger = new Logger('Database'),
 ): Promise<Database> {
-  const d = config.database;
+  const d = options.connection;
   const db =
     d.kind === 'postgres'
       ? await PostgresDatabase.open({ url: d.url, schema: d.schema })
@@ -19,7 +22,7 @@ export async function openDatabase(
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
-    if (!config.isProduction && (await seedDemoData(db)))
+    if (options.seedDemoData && (await seedDemoData(db)))
       logger.log('seeded demo users and pages (ids 1-3)');
   } catch (err) {
     await db.close().catch(() => undefined);
@@ -33,19 +36,25 @@ export async function openDatabase(
   return db;
 }
 
+/**
+ * The global database (`Database`: PGlite in process or a PostgreSQL server), opened, migrated
+ * and optionally seeded at start, closed at shutdown.
+ */
 @Global()
 @Module({
   providers: [
     {
       provide: Database,
-      useFactory: (config: AppConfig) => openDatabase(config),
-      inject: [APP_CONFIG],
+      useFactory: (options: DatabaseModuleOptions) => openDatabase(options),
+      inject: [DATABASE_MODULE_OPTIONS],
     },
   ],
   exports: [Database],
 })
-export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(Database) private readonly db: Database) {}
+export class DatabaseModule extends DatabaseConfigurableModule implements OnApplicationShutdown {
+  constructor(@Inject(Database) private readonly db: Database) {
+    super();
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.db.close();

@@ -1,14 +1,8 @@
-import {
-  ArgumentsHost,
-  Catch,
-  ExceptionFilter,
-  HttpException,
-  HttpStatus,
-  Logger,
-} from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
-import { AppError, AppErrorCode } from '../common/app-error';
+import { AppError } from '../common/app-error';
+import { isRedisUnavailableError } from '../redis/redis.errors';
 
 export interface ErrorBody {
   statusCode: number;
@@ -16,22 +10,6 @@ export interface ErrorBody {
   message: string | string[];
   details?: Record<string, unknown>;
 }
-
-const CODE_STATUS: Record<AppErrorCode, number> = {
-  NOT_FOUND: HttpStatus.NOT_FOUND,
-  CONFLICT: HttpStatus.CONFLICT,
-  INVALID_REFERENCE: HttpStatus.UNPROCESSABLE_ENTITY,
-  BAD_INPUT: HttpStatus.BAD_REQUEST,
-  UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
-  LOCKED: HttpStatus.CONFLICT,
-  LOCK_LOST: HttpStatus.SERVICE_UNAVAILABLE,
-};
-
-/** The `error` field for codes whose clients key on it (the rest use the status reason). */
-const CODE_ERROR: Partial<Record<AppErrorCode, string>> = {
-  LOCKED: 'Resource is being updated',
-  LOCK_LOST: 'Lock lost',
-};
 
 /** Standard reason phrases for the `error` field. */
 const REASON: Record<number, string | undefined> = STATUS_CODES;
@@ -84,17 +62,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof AppError) {
-      const status = CODE_STATUS[exception.code];
+      const status = exception.status;
       return {
         statusCode: status,
-        error: CODE_ERROR[exception.code] ?? REASON[status] ?? 'Error',
+        error: exception.title ?? REASON[status] ?? 'Error',
         message: exception.message,
         ...(exception.details ? { details: exception.details } : {}),
       };
     }
     const parser = parserError(exception, this.options.bodyLimitBytes);
     if (parser) return parser;
-    if (isRedisUnavailable(exception)) {
+    if (isRedisUnavailableError(exception)) {
       return {
         statusCode: 503,
         error: 'Service Unavailable',
@@ -103,17 +81,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' };
   }
-}
-
-/** ioredis errors that mean "no connection", as opposed to a Redis reply error (a bug: 500). */
-function isRedisUnavailable(e: unknown): boolean {
-  const err = e as { name?: string; message?: string };
-  return (
-    err?.name === 'RedisUnavailableError' ||
-    err?.name === 'MaxRetriesPerRequestError' ||
-    err?.name === 'ClusterAllFailedError' ||
-    /^(Connection is closed\.|Command timed out|Stream isn't writeable)/.test(err?.message ?? '')
-  );
 }
 
 function isCustomBody(res: string | object): boolean {

@@ -3,7 +3,15 @@ import { AppError } from '../common/app-error';
 /** Someone else holds the lock (after the configured wait, if any). Maps to 409. */
 export class LockNotAcquiredError extends AppError {
   constructor(readonly resource: string) {
-    super('LOCKED', `${resource} is locked by another operation; retry shortly`, { resource });
+    super(
+      'LOCKED',
+      `${resource} is locked by another operation; retry shortly`,
+      { resource },
+      {
+        status: 409,
+        title: 'Resource is being updated',
+      },
+    );
   }
 }
 
@@ -13,9 +21,12 @@ export class LockLostError extends AppError {
     readonly resource: string,
     reason: string,
   ) {
-    super('LOCK_LOST', `the lock on ${resource} was lost (${reason}); the operation was stopped`, {
-      resource,
-    });
+    super(
+      'LOCK_LOST',
+      `the lock on ${resource} was lost (${reason}); the operation was stopped`,
+      { resource },
+      { status: 503, title: 'Lock lost' },
+    );
   }
 }
 
@@ -29,6 +40,7 @@ export class LockUnavailableError extends AppError {
       'UNAVAILABLE',
       `cannot lock ${resource}: Redis is unavailable (${cause}); nothing was changed`,
       { resource },
+      { status: 503 },
     );
   }
 }

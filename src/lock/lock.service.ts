@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MetricsService } from '../metrics/metrics.service';
@@ -9,6 +9,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
 import { runWithLock } from './lock.context';
 import { LockLostError, LockNotAcquiredError, LockUnavailableError } from './lock.errors';
+import { LOCK_MODULE_OPTIONS, LockModuleOptions } from './lock.module-definition';
 import type { LockOptions } from './lock.types';
 
 export const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -137,6 +138,7 @@ export class LockService implements OnModuleInit {
     @InjectRedis('state') private readonly redis: RedisClient,
     keys: RedisKeys,
     metrics: MetricsService,
+    @Inject(LOCK_MODULE_OPTIONS) private readonly options: LockModuleOptions,
   ) {
     this.keys = keys.namespace('lock');
     this.acquired = metrics.counter({
@@ -168,7 +170,7 @@ export class LockService implements OnModuleInit {
    * once), LockUnavailableError when Redis cannot be reached.
    */
   async acquire(resource: string, options: LockOptions = {}): Promise<LockHandle> {
-    const ttl = options.ttl ?? DEFAULT_LOCK_TTL_MS;
+    const ttl = options.ttl ?? this.options.defaultTtlMs ?? DEFAULT_LOCK_TTL_MS;
     const retryDelay = options.retryDelay ?? 50;
     const jitter = options.jitter ?? retryDelay;
     const deadline = Date.now() + (options.wait ?? 0);

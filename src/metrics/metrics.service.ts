@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   collectDefaultMetrics,
   Counter,
@@ -10,6 +10,7 @@ import {
   Registry,
 } from 'prom-client';
 import { UNPARSED } from './metrics.constants';
+import { METRICS_MODULE_OPTIONS, MetricsModuleOptions } from './metrics.module-definition';
 
 /**
  * The process's Prometheus registry. Modules register their metrics here (never on prom-client's
@@ -23,8 +24,8 @@ export class MetricsService {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(@Optional() @Inject(METRICS_MODULE_OPTIONS) options: MetricsModuleOptions = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.httpDuration = this.histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration in seconds, by method, route template and status code',

@@ -1,40 +1,49 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
-import { APP_CONFIG } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
+import { getOptionsToken, getStorageToken, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import { RateLimitGuard } from './rate-limit.guard';
+import {
+  RATE_LIMIT_MODULE_OPTIONS,
+  RateLimitConfigurableModule,
+  RateLimitModuleOptions,
+} from './rate-limit.module-definition';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 /**
- * Global rate limit from `RATE_LIMIT` (e.g. `100/60s` per client) on every route, through
- * @nestjs/throttler with a Redis storage of our own. Override per route with `@Throttle({
- * default: { limit, ttl } })`, opt out with `@SkipThrottle()` (health, metrics).
+ * A rate limit on every route through @nestjs/throttler (its decorators, its guard contract)
+ * with a Redis storage of our own: override per route with `@Throttle({ default: { limit, ttl }
+ * })`, opt out with `@SkipThrottle()` (health, metrics). Needs `RedisModule` (role `state`),
+ * `MetricsModule` and `HttpModule`.
  *
- * The default throttler has `blockDuration: 0`: a refused client waits only until the sliding
- * window has room (@nestjs/throttler's own default would block for a whole `ttl`). A route that
- * wants a penalty sets one, e.g. `@Throttle({ default: { limit: 5, ttl: minutes(1),
- * blockDuration: minutes(15) } })` on a login route.
+ * The default throttler has `blockDuration: 0` unless `blockDurationMs` says otherwise: a
+ * refused client waits only until the sliding window has room. A route that wants a penalty
+ * sets one, e.g. `@Throttle({ default: { limit: 5, ttl: minutes(1), blockDuration: minutes(15) } })`.
+ *
+ * @example
+ * imports: [RateLimitModule.forRoot({ limit: 100, windowMs: 60_000 })]
  */
-@Global()
 @Module({
-  imports: [
-    ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+  providers: [
+    {
+      // What @nestjs/throttler's ThrottlerModule would provide, built from our options.
+      provide: getOptionsToken(),
+      useFactory: (o: RateLimitModuleOptions): ThrottlerModuleOptions => ({
         throttlers: [
           {
             name: 'default',
-            limit: config.rateLimit.limit,
-            ttl: config.rateLimit.windowMs,
-            blockDuration: 0,
+            limit: o.limit,
+            ttl: o.windowMs,
+            blockDuration: o.blockDurationMs ?? 0,
           },
         ],
         setHeaders: false,
       }),
-    }),
+      inject: [RATE_LIMIT_MODULE_OPTIONS],
+    },
+    RedisThrottlerStorage,
+    { provide: getStorageToken(), useExisting: RedisThrottlerStorage },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
-  providers: [RedisThrottlerStorage, { provide: APP_GUARD, useClass: RateLimitGuard }],
   exports: [RedisThrottlerStorage],
 })
-export class RateLimitModule {}
+export class RateLimitModule extends RateLimitConfigurableModule {}

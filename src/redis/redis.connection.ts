@@ -1,16 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, ClusterOptions, Command, Redis, RedisOptions, ReplyError } from 'ioredis';
-import type { RedisTopology } from '../config/config.schema';
 import type { RedisClient } from './redis.constants';
-
-export interface ConnectionSettings {
-  topology: RedisTopology;
-  commandTimeoutMs: number;
-  connectTimeoutMs: number;
-  username?: string;
-  password?: string;
-  tls: boolean;
-}
+import { RedisUnavailableError } from './redis.errors';
+import type { RedisTopology, ResolvedConnection } from './redis.module-definition';
 
 export interface ConnectionOverrides {
   /** Name used in logs and in `CLIENT SETNAME` (`<prefix>:<name>`). */
@@ -19,6 +11,7 @@ export interface ConnectionOverrides {
   maxRetriesPerRequest?: number | null;
   /** Blocking commands (BRPOP, XREAD BLOCK) must not be cut by the command timeout. */
   commandTimeout?: number | null;
+  /** Default: the connection's `autoPipelining`. */
   enableAutoPipelining?: boolean;
   enableOfflineQueue?: boolean;
   lazyConnect?: boolean;
@@ -29,18 +22,6 @@ export interface ConnectionOverrides {
    * {@link StallBreaker}). Command clients share one per server; blocking connections take none.
    */
   breaker?: StallBreaker;
-}
-
-/**
- * Redis cannot answer now: the connection was lost, or a command timed out and the server has
- * not answered since. Thrown at once instead of letting every later command wait for its own
- * timeout, so one request never waits more than one command timeout for an unresponsive Redis.
- */
-export class RedisUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisUnavailableError';
-  }
 }
 
 const PROBE = Symbol('redis:probe');
@@ -239,7 +220,7 @@ export function describeTopology(t: RedisTopology): string {
  * {@link RedisClient}.
  */
 export function createRedisClient(
-  settings: ConnectionSettings,
+  settings: ResolvedConnection,
   o: ConnectionOverrides,
 ): RedisClient {
   const base: RedisOptions = {
@@ -248,7 +229,7 @@ export function createRedisClient(
     commandTimeout:
       o.commandTimeout === null ? undefined : (o.commandTimeout ?? settings.commandTimeoutMs),
     maxRetriesPerRequest: o.maxRetriesPerRequest === undefined ? 2 : o.maxRetriesPerRequest,
-    enableAutoPipelining: o.enableAutoPipelining ?? false,
+    enableAutoPipelining: o.enableAutoPipelining ?? settings.autoPipelining,
     enableOfflineQueue: o.enableOfflineQueue ?? true,
     lazyConnect: o.lazyConnect ?? false,
     retryStrategy: (attempt) => retryDelay(attempt),

@@ -11,11 +11,10 @@ export type RedisClient = Redis | Cluster;
 export type RedisRole = 'state' | 'cache';
 export const REDIS_ROLES: readonly RedisRole[] = ['state', 'cache'];
 
-/** Kinds of dedicated connection built on demand by {@link RedisConnectionFactory}. */
+/** Kinds of dedicated connection built on demand by `RedisService.createDedicated`. */
 export type DedicatedConnectionKind = 'subscriber' | 'blocking';
 
 export const REDIS_CLIENT_TOKEN_PREFIX = 'REDIS:CLIENT:';
-export const REDIS_MODULE_OPTIONS = 'REDIS:MODULE_OPTIONS';
 
 export function getRedisToken(role: RedisRole = 'state'): string {
   return `${REDIS_CLIENT_TOKEN_PREFIX}${role}`;

@@ -1,14 +1,20 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
 import { getRedisToken, REDIS_ROLES } from './redis.constants';
 import { RedisKeys } from './redis-keys';
+import {
+  REDIS_MODULE_OPTIONS,
+  RedisConfigurableModule,
+  RedisModuleOptions,
+} from './redis.module-definition';
 import { RedisService } from './redis.service';
 
 /**
  * The global Redis module: one command client per role (`@InjectRedis('state' | 'cache')`),
  * dedicated connections through {@link RedisService.createDedicated}, and the app-wide
- * {@link RedisKeys}. Standalone, Sentinel or Cluster is decided by config alone.
+ * {@link RedisKeys}. Standalone, Sentinel or Cluster is decided by the options alone.
+ *
+ * @example
+ * RedisModule.forRoot({ prefix: 'shop', state: { topology: { mode: 'standalone', url: 'redis://127.0.0.1:6379' } } })
  */
 @Global()
 @Module({
@@ -21,10 +27,10 @@ import { RedisService } from './redis.service';
     })),
     {
       provide: RedisKeys,
-      useFactory: (config: AppConfig) => new RedisKeys(config.redis.prefix),
-      inject: [APP_CONFIG],
+      useFactory: (options: RedisModuleOptions) => new RedisKeys(options.prefix),
+      inject: [REDIS_MODULE_OPTIONS],
     },
   ],
   exports: [RedisService, RedisKeys, ...REDIS_ROLES.map((role) => getRedisToken(role))],
 })
-export class RedisModule {}
+export class RedisModule extends RedisConfigurableModule {}

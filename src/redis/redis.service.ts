@@ -1,51 +1,46 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { join } from 'node:path';
-import { InjectConfig } from '../config/config.constants';
-import type { AppConfig, RedisTopology } from '../config/config.schema';
 import type { DedicatedConnectionKind, RedisClient, RedisRole } from './redis.constants';
 import {
   attachConnectionLogging,
   closeRedisClient,
-  ConnectionSettings,
   createRedisClient,
   describeTopology,
   StallBreaker,
 } from './redis.connection';
 import { defineScripts, loadLuaScripts } from './redis-scripts';
+import {
+  REDIS_MODULE_OPTIONS,
+  RedisModuleOptions,
+  resolveConnection,
+  ResolvedConnection,
+} from './redis.module-definition';
 
 /**
  * Owns every Redis connection of the process: one shared command client per role, plus the
- * dedicated connections handed out by {@link RedisConnectionFactory}. All are closed on shutdown.
+ * dedicated connections handed out by {@link RedisService.createDedicated}. All are closed on
+ * shutdown.
  */
 @Injectable()
 export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   private readonly clients = new Map<RedisRole, RedisClient>();
   private readonly dedicated = new Set<RedisClient>();
-  private readonly settings: Record<RedisRole, ConnectionSettings>;
+  private readonly settings: Record<RedisRole, ResolvedConnection>;
   /** One stall breaker per server: roles on the same instance fail fast together. */
   private readonly breakers = new Map<string, StallBreaker>();
 
-  constructor(@InjectConfig() private readonly config: AppConfig) {
-    const r = config.redis;
-    if (r.state.mode === 'embedded') {
-      throw new Error(
-        'The embedded redis-server was not started: start the app through src/main.ts or src/worker.ts, or set REDIS_URL',
-      );
-    }
-    const common = {
-      commandTimeoutMs: r.commandTimeoutMs,
-      connectTimeoutMs: r.connectTimeoutMs,
-      username: r.username,
-      password: r.password,
-      tls: r.tls,
-    };
-    const state: RedisTopology = r.state;
-    const cache: RedisTopology = r.cache.mode === 'same' ? state : r.cache;
+  constructor(@Inject(REDIS_MODULE_OPTIONS) private readonly options: RedisModuleOptions) {
     this.settings = {
-      state: { ...common, topology: state },
-      cache: { ...common, topology: cache },
+      state: resolveConnection(options.state),
+      cache: resolveConnection({ ...options.state, ...definedOnly(options.cache ?? {}) }),
     };
   }
 
@@ -61,11 +56,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       let breaker = this.breakers.get(where);
       if (!breaker) this.breakers.set(where, (breaker = new StallBreaker(where)));
       c = createRedisClient(this.settings[role], {
-        name: `${this.config.redis.prefix}:${role}`,
+        name: `${this.options.prefix}:${role}`,
         breaker,
-        // The cache is read on nearly every request: auto-pipelining batches concurrent
-        // commands into one write, cutting Redis CPU several times under load.
-        enableAutoPipelining: role === 'cache' && this.config.cache.autoPipelining,
       });
       attachConnectionLogging(c, role, where, this.logger);
       defineScripts(c, loadLuaScripts(join(__dirname, 'lua')));
@@ -87,7 +79,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     role: RedisRole = 'state',
   ): RedisClient {
     const c = createRedisClient(this.settings[role], {
-      name: `${this.config.redis.prefix}:${kind}:${name}`,
+      name: `${this.options.prefix}:${kind}:${name}`,
+      enableAutoPipelining: false,
       maxRetriesPerRequest: kind === 'blocking' ? null : 2,
       commandTimeout: kind === 'blocking' ? null : undefined,
       shardedSubscribers: kind === 'subscriber',
@@ -104,7 +97,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Connection settings of a role, for libraries that build their own clients (BullMQ). */
-  connectionSettings(role: RedisRole = 'state'): ConnectionSettings {
+  connectionSettings(role: RedisRole = 'state'): ResolvedConnection {
     return this.settings[role];
   }
 
@@ -144,4 +137,8 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     this.dedicated.clear();
     this.clients.clear();
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

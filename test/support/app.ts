@@ -135,5 +135,5 @@ export async function eventually<T>(
 
 /** An in-memory PGlite, migrated and seeded, for several test apps of one fleet (`database` option). */
 export function openSharedTestDatabase(): Promise<Database> {
-  return openDatabase(loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'memory://' }));
+  return openDatabase({ connection: { kind: 'pglite', dataDir: null }, seedDemoData: true });
 }

@@ -1,8 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import type { AppConfig, AppRole } from './config/config.schema';
-import { APP_OPTIONS, configureApp, createHttpAdapter } from './http/http-platform';
+import type { AppConfig, AppRole } from './config';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from './http';
 
 /** Builds the configured (not yet listening) app of a role on the configured HTTP platform. */
 export async function createApp(

@@ -4,27 +4,24 @@ import type { IncomingMessage } from 'node:http';
 import type { Options } from 'pino-http';
 import type { DestinationStream } from 'pino';
 import { cacheOptions, databaseOptions, rateLimitOptions, redisOptions } from './app.options';
-import { CacheModule } from './cache/cache.module';
-import { CountersModule } from './counters/counters.module';
-import { LockModule } from './lock/lock.module';
-import { PAGE_VIEWS } from './pages/page-views';
-import { RateLimitModule } from './rate-limit/rate-limit.module';
-import { ConfigModule } from './config/config.module';
-import type { AppConfig, AppRole } from './config/config.schema';
-import { DatabaseModule } from './database/database.module';
-import { HealthModule } from './health/health.module';
-import { HttpModule } from './http/http.module';
-import { isQuietPath, redactingSerializers } from './http/log-redaction';
-import { requestIdFrom } from './http/request-id';
-import { MetricsModule } from './metrics/metrics.module';
-import { PagesModule } from './pages/pages.module';
-import { PostsModule } from './posts/posts.module';
-import { LeaderboardModule } from './leaderboard/leaderboard.module';
-import { FollowersModule } from './followers/followers.module';
-import { ReportsModule } from './reports/reports.module';
-import { RedisModule } from './redis/redis.module';
-import { UsersModule } from './users/users.module';
-import { WorkerModule } from './worker/worker.module';
+import { CacheModule } from './cache';
+import { CountersModule } from './counters';
+import { LockModule } from './lock';
+import { PAGE_VIEWS, PagesModule } from './pages';
+import { RateLimitModule } from './rate-limit';
+import { ConfigModule } from './config';
+import type { AppConfig, AppRole } from './config';
+import { DatabaseModule } from './database';
+import { HealthModule } from './health';
+import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './http';
+import { MetricsModule } from './metrics';
+import { PostsModule } from './posts';
+import { LeaderboardModule } from './leaderboard';
+import { FollowersModule } from './followers';
+import { ReportsModule } from './reports';
+import { RedisModule } from './redis';
+import { UsersModule } from './users';
+import { WorkerModule } from './worker/index'; // (./worker alone would be the entry file src/worker.ts)
 
 /** Modules of the API role: HTTP controllers and (later) WebSocket gateways. */
 const API_MODULES: Type[] = [

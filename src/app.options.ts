@@ -1,8 +1,8 @@
-import type { CacheModuleOptions } from './cache/cache.module-definition';
-import type { AppConfig } from './config/config.schema';
-import type { DatabaseModuleOptions } from './database/database.module-definition';
-import type { RateLimitModuleOptions } from './rate-limit/rate-limit.module-definition';
-import type { RedisModuleOptions } from './redis/redis.module-definition';
+import type { CacheModuleOptions } from './cache';
+import type { AppConfig } from './config';
+import type { DatabaseModuleOptions } from './database';
+import type { RateLimitModuleOptions } from './rate-limit';
+import type { RedisModuleOptions } from './redis';
 
 /**
  * The composition root's half of configuration: the validated environment (`AppConfig`) mapped

@@ -1,8 +1,8 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { AppConfig, AppRole, ConfigValidationError, loadConfig } from './config/config.schema';
+import { AppConfig, AppRole, ConfigValidationError, loadConfig } from './config';
+import { RedisServerInUseError, RedisServerNotFoundError } from './redis';
 import { EmbeddedServiceBusyError, EmbeddedServices, startEmbeddedServices } from './embedded';
-import { RedisServerInUseError, RedisServerNotFoundError } from './redis/embedded-redis';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 

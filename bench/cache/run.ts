@@ -23,7 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { RedisServerProcess } from '../../src/redis/embedded-redis';
+import type { RedisServerProcess } from '../../src/redis';
 import { redisDelta, RedisSnapshot, redisSnapshot } from '../lib/redis-cost';
 import {
   copyLuaAssets,

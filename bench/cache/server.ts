@@ -33,14 +33,11 @@ import {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { cacheOptions, redisOptions } from '../../src/app.options';
-import { CacheModule } from '../../src/cache/cache.module';
-import { Cached } from '../../src/cache/cache.decorators';
-import type { AppConfig } from '../../src/config/config.schema';
-import { createHttpAdapter } from '../../src/http/http-platform';
-import { HttpModule } from '../../src/http/http.module';
-import { expressRequestId } from '../../src/http/request-id';
-import { MetricsModule } from '../../src/metrics/metrics.module';
-import { RedisModule } from '../../src/redis/redis.module';
+import { CacheModule, Cached } from '../../src/cache';
+import type { AppConfig } from '../../src/config';
+import { createHttpAdapter, HttpModule, expressRequestId } from '../../src/http';
+import { MetricsModule } from '../../src/metrics';
+import { RedisModule } from '../../src/redis';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
 import { num, sleep } from '../lib/util';
 

@@ -10,12 +10,11 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import Redlock from 'redlock';
-import { HttpModule } from '../../src/http/http.module';
+import { HttpModule } from '../../src/http';
+import { LockModule, LockService } from '../../src/lock';
+import { MetricsModule } from '../../src/metrics';
+import { RedisModule } from '../../src/redis';
 import { redisOptions } from '../../src/app.options';
-import { LockModule } from '../../src/lock/lock.module';
-import { LockService } from '../../src/lock/lock.service';
-import { MetricsModule } from '../../src/metrics/metrics.module';
-import { RedisModule } from '../../src/redis/redis.module';
 import { benchConfig } from '../lib/server';
 import { percentileInPlace, sleep } from '../lib/util';
 

@@ -21,13 +21,12 @@ import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SkipThrottle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
-import type { AppConfig } from '../../src/config/config.schema';
-import { createHttpAdapter } from '../../src/http/http-platform';
-import { HttpModule } from '../../src/http/http.module';
+import type { AppConfig } from '../../src/config';
+import { createHttpAdapter, HttpModule } from '../../src/http';
+import { MetricsModule } from '../../src/metrics';
+import { RateLimitModule } from '../../src/rate-limit';
+import { RedisModule } from '../../src/redis';
 import { rateLimitOptions, redisOptions } from '../../src/app.options';
-import { MetricsModule } from '../../src/metrics/metrics.module';
-import { RateLimitModule } from '../../src/rate-limit/rate-limit.module';
-import { RedisModule } from '../../src/redis/redis.module';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
 
 type Limiter = 'ours' | 'nestlab' | 'none';

@@ -21,7 +21,7 @@ import {
 } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisServerProcess } from '../../src/redis/embedded-redis';
+import { RedisServerProcess } from '../../src/redis';
 
 // --- paths, assets and results -------------------------------------------------------------
 

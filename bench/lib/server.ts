@@ -5,7 +5,7 @@
  * to or when the runner goes away.
  */
 import type { INestApplication } from '@nestjs/common';
-import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import { AppConfig, loadConfig } from '../../src/config';
 
 /** REDIS_URL as the runner sets it: a private loopback redis-server, never port 6379. */
 export function privateRedisUrl(url = process.env.REDIS_URL): string {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { RedisService } from '../redis/redis.service';
-import type { RedisClient } from '../redis/redis.constants';
+import { RedisService } from '../redis';
+import type { RedisClient } from '../redis';
 import { CacheService } from './cache.service';
 
 /**

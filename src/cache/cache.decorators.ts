@@ -2,7 +2,7 @@ import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import type { CacheOptions } from './cache.types';
 
-import type { KeyContext, KeySource } from '../common/method-keys';
+import type { KeyContext, KeySource } from '../common';
 
 /** What a key is built from (see `KeySource` in common/method-keys.ts). */
 export type CacheKeySource = KeySource;

@@ -1,7 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { buildKey, buildTags } from '../common/method-keys';
-import { wrapDecoratedProviderMethods } from '../common/method-wrapper';
+import { buildKey, buildTags, wrapDecoratedProviderMethods } from '../common';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import { CacheEvictOptions, CachedOptions } from './cache.decorators';
 import { CacheService } from './cache.service';

@@ -2,10 +2,10 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import { from, lastValueFrom, mergeMap, Observable } from 'rxjs';
-import { HttpContext } from '../http/http-context';
+import { HttpContext } from '../http';
+import { buildKey, buildTags } from '../common';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import { CacheEvictOptions, CachedOptions, CacheKeyContext } from './cache.decorators';
-import { buildKey, buildTags } from '../common/method-keys';
 import { CacheService } from './cache.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);

@@ -1,6 +1,6 @@
 import { CacheService } from './cache.service';
 import { deserialize, serialize } from './cache-serializer';
-import { buildKey, stableStringify } from '../common/method-keys';
+import { buildKey, stableStringify } from '../common';
 
 describe('XFetch early refresh', () => {
   // shouldRefreshEarly only reads `random`; no Redis is involved in the decision itself.

@@ -4,13 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
-import { MetricsService } from '../metrics/metrics.service';
-import { isDisconnected } from '../redis/redis.connection';
-import { InjectRedis } from '../redis/redis.decorators';
-import type { RedisClient } from '../redis/redis.constants';
-import { RedisKeys } from '../redis/redis-keys';
-import { deleteByPattern } from '../redis/redis-scan';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import { MetricsService } from '../metrics';
+import {
+  isDisconnected,
+  InjectRedis,
+  RedisKeys,
+  deleteByPattern,
+  defineScripts,
+  loadLuaScripts,
+} from '../redis';
+import type { RedisClient } from '../redis';
 import type { CacheResult } from './cache.constants';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 import { deserialize, serialize } from './cache-serializer';

@@ -1,4 +1,4 @@
-import type { RedisTopology } from '../redis/redis.module-definition';
+import type { RedisTopology } from '../redis';
 import { isIP } from 'node:net';
 /**
  * The whole environment, validated once at start-up. Every problem is collected and reported

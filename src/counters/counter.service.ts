@@ -1,13 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Database, PG, pgErrorCode } from '../database/database';
-import { MetricsService } from '../metrics/metrics.service';
-import type { RedisClient } from '../redis/redis.constants';
-import { isDisconnected } from '../redis/redis.connection';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import { Database, PG, pgErrorCode } from '../database';
+import { MetricsService } from '../metrics';
+import type { RedisClient } from '../redis';
+import { isDisconnected, InjectRedis, RedisKeys, defineScripts, loadLuaScripts } from '../redis';
 import { COUNTERS_MODULE_OPTIONS, CountersModuleOptions } from './counters.module-definition';
 import { CounterDefinition, CounterReading } from './counters.types';
 

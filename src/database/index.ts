@@ -1,5 +1,8 @@
+// Public face of the database module.
 export * from './database';
+export * from './database.module-definition';
 export * from './database.module';
 export { migrate, seedDemoData } from './migrator';
 export { PgliteDatabase } from './pglite.database';
 export { PostgresDatabase } from './postgres.database';
+export { PgliteWireServer } from './pglite-wire-server';

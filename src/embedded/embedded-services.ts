@@ -2,10 +2,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { currentProcess, ProcessIdentity } from '../common/process-identity';
-import type { AppConfig } from '../config/config.schema';
-import { PgliteWireServer } from '../database/pglite-wire-server';
-import { RedisServerProcess } from '../redis/embedded-redis';
+import { currentProcess, ProcessIdentity } from '../common';
+import type { AppConfig } from '../config';
+import { PgliteWireServer } from '../database';
+import { RedisServerProcess } from '../redis';
 import { OwnerElection, readServiceState, writeServiceState } from './owner-election';
 
 const DEFAULT_WAIT_MS = 60_000;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentProcess, processStartTime } from '../common/process-identity';
+import { currentProcess, processStartTime } from '../common';
 import { OwnerElection } from './owner-election';
 
 describe('OwnerElection', () => {

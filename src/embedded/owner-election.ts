@@ -9,13 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import {
-  currentProcess,
-  isAlive,
-  parseIdentity,
-  ProcessIdentity,
-  sameProcess,
-} from '../common/process-identity';
+import { currentProcess, isAlive, parseIdentity, ProcessIdentity, sameProcess } from '../common';
 
 export type Election =
   { role: 'owner'; gen: number } | { role: 'dependent'; gen: number; owner: ProcessIdentity };

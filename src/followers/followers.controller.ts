@@ -9,10 +9,9 @@ import {
   Post,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { InvalidReferenceError, NotFoundError } from '../common/app-error';
-import { ApiIdParam, ApiStandardResponses } from '../http/api-docs';
-import { ParseIdPipe } from '../http/parse-id.pipe';
-import { UsersRepository } from '../users/users.repository';
+import { InvalidReferenceError, NotFoundError } from '../common';
+import { ApiIdParam, ApiStandardResponses, ParseIdPipe } from '../http';
+import { UsersRepository } from '../users';
 import {
   FollowDto,
   FollowedDto,

@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ApiIdProperty, ID_SCHEMA } from '../http/api-docs';
-import { IsId, RequiredField } from '../http/validators';
+import { ApiIdProperty, ID_SCHEMA, IsId, RequiredField } from '../http';
 
 export class FollowDto {
   @ApiIdProperty({ example: 2, description: 'the user who follows: an existing user, not `id`' })

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { UsersModule } from '../users/users.module';
+import { UsersModule } from '../users';
 import { FollowersController } from './followers.controller';
 import { FollowersService } from './followers.service';
 

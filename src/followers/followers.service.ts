@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis.constants';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
+import type { RedisClient } from '../redis';
+import { InjectRedis, RedisKeys } from '../redis';
 
 /**
  * Who follows whom, as one set of follower ids per user on the `state` role (Redis is the

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { Database } from '../database/database';
+import { Database } from '../database';
 import { withDeadline } from './deadline';
 
 /** Terminus indicator: `SELECT 1`, bounded so a stuck database answers "down" instead of hanging the probe. */

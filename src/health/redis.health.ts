@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { RedisRole } from '../redis/redis.constants';
-import { RedisService } from '../redis/redis.service';
+import { RedisRole, RedisService } from '../redis';
 import { withDeadline } from './deadline';
 
 /** Terminus indicator: PING on a role's client, answered within the readiness deadline (deadline.ts) whatever Redis does. */

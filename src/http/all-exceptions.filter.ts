@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
-import { AppError } from '../common/app-error';
-import { isRedisUnavailableError } from '../redis/redis.errors';
+import { AppError } from '../common';
+import { isRedisUnavailableError } from '../redis';
 
 export interface ErrorBody {
   statusCode: number;

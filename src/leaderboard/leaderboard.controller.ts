@@ -9,8 +9,8 @@ import {
   Query,
 } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AppError } from '../common/app-error';
-import { ApiStandardResponses } from '../http/api-docs';
+import { AppError } from '../common';
+import { ApiStandardResponses } from '../http';
 import {
   ApiBoardParam,
   ApiMemberParam,

@@ -1,6 +1,6 @@
 import { ApiParam, ApiProperty } from '@nestjs/swagger';
 import { IsNumber, Matches, Max, Min } from 'class-validator';
-import { RequiredField } from '../http/validators';
+import { RequiredField } from '../http';
 
 export const BOARD_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const MEMBER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;

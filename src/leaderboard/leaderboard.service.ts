@@ -1,12 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
-import { ConflictError } from '../common/app-error';
-import { InjectConfig } from '../config/config.constants';
-import type { AppConfig } from '../config/config.schema';
-import type { RedisClient } from '../redis/redis.constants';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import { ConflictError } from '../common';
+import { InjectConfig } from '../config';
+import type { AppConfig } from '../config';
+import type { RedisClient } from '../redis';
+import { InjectRedis, RedisKeys, defineScripts, loadLuaScripts } from '../redis';
 
 export interface RankedEntry {
   rank: number;

@@ -1,5 +1,7 @@
+// Public face of the lock module.
 export * from './lock.types';
 export * from './lock.errors';
+export * from './lock.module-definition';
 export * from './lock.service';
 export * from './lock.context';
 export * from './with-lock.decorator';

@@ -1,4 +1,4 @@
-import { AppError } from '../common/app-error';
+import { AppError } from '../common';
 
 /** Someone else holds the lock (after the configured wait, if any). Maps to 409. */
 export class LockNotAcquiredError extends AppError {

@@ -1,7 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { buildKey } from '../common/method-keys';
-import { wrapDecoratedProviderMethods } from '../common/method-wrapper';
+import { buildKey, wrapDecoratedProviderMethods } from '../common';
 import { LockService } from './lock.service';
 import { WITH_LOCK_METADATA, WithLockOptions } from './with-lock.decorator';
 

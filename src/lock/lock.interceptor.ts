@@ -1,7 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { from, lastValueFrom, Observable } from 'rxjs';
-import { buildKey } from '../common/method-keys';
+import { buildKey } from '../common';
 import { LockService } from './lock.service';
 import { WITH_LOCK_METADATA, WithLockOptions } from './with-lock.decorator';
 

@@ -1,12 +1,16 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { MetricsService } from '../metrics/metrics.service';
-import type { RedisClient } from '../redis/redis.constants';
-import { isDisconnected, sendDespiteStall } from '../redis/redis.connection';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import { MetricsService } from '../metrics';
+import type { RedisClient } from '../redis';
+import {
+  isDisconnected,
+  sendDespiteStall,
+  InjectRedis,
+  RedisKeys,
+  defineScripts,
+  loadLuaScripts,
+} from '../redis';
 import { runWithLock } from './lock.context';
 import { LockLostError, LockNotAcquiredError, LockUnavailableError } from './lock.errors';
 import { LOCK_MODULE_OPTIONS, LockModuleOptions } from './lock.module-definition';

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { KeySource } from '../common/method-keys';
+import type { KeySource } from '../common';
 import type { LockOptions } from './lock.types';
 
 export const WITH_LOCK_METADATA = 'lock:with-lock';

@@ -1,4 +1,4 @@
-import type { CounterDefinition } from '../counters/counters.types';
+import type { CounterDefinition } from '../counters';
 
 /** Page views: counted in Redis on every GET, written back to `pages.views` by the worker. */
 export const PAGE_VIEWS: CounterDefinition = {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis.constants';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
+import type { RedisClient } from '../redis';
+import { InjectRedis, RedisKeys } from '../redis';
 
 /** Keep a week of daily HyperLogLogs (12 KB each at most, 0.81% standard error). */
 export const VISITORS_TTL_MS = 8 * 86_400_000;

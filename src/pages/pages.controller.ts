@@ -1,10 +1,8 @@
 import { BadRequestException, Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiIdParam, ApiStandardResponses } from '../http/api-docs';
-import { NotFoundError } from '../common/app-error';
-import { CounterService } from '../counters/counter.service';
-import { HttpContext } from '../http/http-context';
-import { ParseIdPipe } from '../http/parse-id.pipe';
+import { ApiIdParam, ApiStandardResponses, HttpContext, ParseIdPipe } from '../http';
+import { NotFoundError } from '../common';
+import { CounterService } from '../counters';
 import { PAGE_VIEWS } from './page-views';
 import { PageVisitors } from './page-visitors';
 import { PageDto, UniqueVisitorsDto } from './pages.dto';

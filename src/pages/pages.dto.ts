@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ApiIdProperty } from '../http/api-docs';
+import { ApiIdProperty } from '../http';
 
 export class PageDto {
   @ApiIdProperty({ example: 1 }) id: number;

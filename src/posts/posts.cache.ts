@@ -1,10 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
-import { deserialize, serialize } from '../cache/cache-serializer';
-import type { RedisClient } from '../redis/redis.constants';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import { deserialize, serialize } from '../cache';
+import type { RedisClient } from '../redis';
+import { InjectRedis, RedisKeys, defineScripts, loadLuaScripts } from '../redis';
 import { Post, PostsRepository } from './posts.repository';
 
 export const RECENT_POSTS = 50;

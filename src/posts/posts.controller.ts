@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post as HttpPost } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ApiStandardResponses } from '../http/api-docs';
+import { ApiStandardResponses } from '../http';
 import { CreatePostDto, PostDto } from './posts.dto';
 import { PostsCache } from './posts.cache';
 import { Post, PostsRepository } from './posts.repository';

@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ApiIdProperty } from '../http/api-docs';
-import { IsId, IsText, RequiredField } from '../http/validators';
+import { ApiIdProperty, IsId, IsText, RequiredField } from '../http';
 
 const TITLE = { min: 1, max: 200 };
 const CONTENT = { min: 1, max: 10_000, multiline: true };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidReferenceError } from '../common/app-error';
-import { Database, PG, pgErrorCode } from '../database/database';
+import { InvalidReferenceError } from '../common';
+import { Database, PG, pgErrorCode } from '../database';
 
 export interface Post {
   id: number;

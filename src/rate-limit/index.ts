@@ -1,3 +1,5 @@
+// Public face of the rate-limit module.
+export * from './rate-limit.module-definition';
 export * from './rate-limit.module';
 export * from './rate-limit.guard';
 export * from './redis-throttler.storage';

@@ -6,8 +6,8 @@ import {
   type ThrottlerModuleOptions,
 } from '@nestjs/throttler';
 import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
-import { HttpContext } from '../http/http-context';
-import { MetricsService } from '../metrics/metrics.service';
+import { HttpContext } from '../http';
+import { MetricsService } from '../metrics';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const LOG_INTERVAL_MS = 10_000;

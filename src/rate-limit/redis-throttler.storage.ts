@@ -2,10 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { join } from 'node:path';
-import type { RedisClient } from '../redis/redis.constants';
-import { InjectRedis } from '../redis/redis.decorators';
-import { RedisKeys } from '../redis/redis-keys';
-import { defineScripts, loadLuaScripts } from '../redis/redis-scripts';
+import type { RedisClient } from '../redis';
+import { InjectRedis, RedisKeys, defineScripts, loadLuaScripts } from '../redis';
 
 /**
  * What one check decided: the {@link ThrottlerStorageRecord} fields (times in whole seconds, as

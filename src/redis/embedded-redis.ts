@@ -18,7 +18,7 @@ import {
   pidAlive,
   ProcessIdentity,
   sameProcess,
-} from '../common/process-identity';
+} from '../common';
 
 /**
  * Thrown when the data directory's redis-server belongs to another process that is still

@@ -1,8 +1,18 @@
+// Public face of the Redis module.
 export * from './redis.constants';
 export * from './redis.decorators';
+export * from './redis.errors';
+export * from './redis.module-definition';
 export * from './redis.module';
 export * from './redis.service';
 export * from './redis-keys';
 export * from './redis-scan';
 export * from './redis-scripts';
-export { retryDelay, describeTopology, isDisconnected } from './redis.connection';
+export {
+  describeTopology,
+  isDisconnected,
+  retryDelay,
+  sendDespiteStall,
+  StallBreaker,
+} from './redis.connection';
+export * from './embedded-redis';

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ApiStandardResponses } from '../http/api-docs';
-import { WithLock } from '../lock/with-lock.decorator';
+import { ApiStandardResponses } from '../http';
+import { WithLock } from '../lock';
 import { DailyReportDto } from './reports.dto';
 import { DailyReport, ReportsService } from './reports.service';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Database } from '../database/database';
-import { currentLock } from '../lock/lock.context';
+import { Database } from '../database';
+import { currentLock } from '../lock';
 
 export interface DailyReport {
   date: string;

@@ -9,12 +9,10 @@ import {
   Post,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { CacheEvict, Cached } from '../cache/cache.decorators';
-import { ApiIdParam, ApiStandardResponses, RESPONSE_HEADERS } from '../http/api-docs';
-import { ParseIdPipe } from '../http/parse-id.pipe';
-import { PostDto } from '../posts/posts.dto';
-import { PostsCache } from '../posts/posts.cache';
-import type { Post as PostEntity } from '../posts/posts.repository';
+import { CacheEvict, Cached } from '../cache';
+import { ApiIdParam, ApiStandardResponses, RESPONSE_HEADERS, ParseIdPipe } from '../http';
+import { PostDto, PostsCache } from '../posts';
+import type { Post as PostEntity } from '../posts';
 import { CreateUserDto, UpdateUserDto, UserDto, UserStatsDto } from './users.dto';
 import { User } from './users.repository';
 import { UsersService } from './users.service';

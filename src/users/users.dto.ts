@@ -1,12 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ApiIdProperty } from '../http/api-docs';
 import {
+  ApiIdProperty,
   IsEmailAddress,
   IsText,
   MAX_EMAIL_LENGTH,
   OptionalField,
   RequiredField,
-} from '../http/validators';
+} from '../http';
 
 const NAME = { min: 1, max: 100 };
 const EMAIL = {

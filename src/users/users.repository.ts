@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError } from '../common/app-error';
-import { Database, PG, pgErrorCode } from '../database/database';
+import { ConflictError } from '../common';
+import { Database, PG, pgErrorCode } from '../database';
 
 export interface User {
   id: number;

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError } from '../common/app-error';
-import { currentLock } from '../lock/lock.context';
-import { LockLostError } from '../lock/lock.errors';
-import { WithLock } from '../lock/with-lock.decorator';
+import { NotFoundError } from '../common';
+import { currentLock, LockLostError, WithLock } from '../lock';
 import { CreateUserDto, UpdateUserDto } from './users.dto';
 import { User, UsersRepository } from './users.repository';
 

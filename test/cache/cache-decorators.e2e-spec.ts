@@ -1,9 +1,8 @@
 import { Controller, Get, Injectable, Module, Param, Post } from '@nestjs/common';
 import { ApiOkResponse } from '@nestjs/swagger';
-import { CacheEvict, Cached } from '../../src/cache/cache.decorators';
-import { CacheService } from '../../src/cache/cache.service';
-import { ParseIdPipe } from '../../src/http/parse-id.pipe';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { CacheEvict, Cached, CacheService } from '../../src/cache';
+import { ParseIdPipe } from '../../src/http';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
 
 const calls = { profile: 0, post: 0, item: 0 };

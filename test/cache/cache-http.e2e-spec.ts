@@ -1,5 +1,5 @@
-import { CacheService } from '../../src/cache/cache.service';
-import { Database } from '../../src/database/database';
+import { CacheService } from '../../src/cache';
+import { Database } from '../../src/database';
 import {
   createTestApp,
   eventually,

@@ -1,7 +1,6 @@
-import { CacheService } from '../../src/cache/cache.service';
-import { CacheSerializationError } from '../../src/cache/cache-serializer';
+import { CacheService, CacheSerializationError } from '../../src/cache';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { Cluster } from 'ioredis';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
 import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { LockService } from '../../src/lock/lock.service';
+import { LockService } from '../../src/lock';
 import { createTestApp, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { ApiContract, headerRecord, Operation, SeenResponse } from '../support/openapi';
 import { startRedisServer, TestRedis } from '../support/redis';

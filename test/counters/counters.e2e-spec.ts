@@ -1,6 +1,6 @@
-import { CounterService } from '../../src/counters/counter.service';
-import { Database } from '../../src/database/database';
-import { PAGE_VIEWS } from '../../src/pages/page-views';
+import { CounterService } from '../../src/counters';
+import { Database } from '../../src/database';
+import { PAGE_VIEWS } from '../../src/pages';
 import {
   createTestApp,
   http,

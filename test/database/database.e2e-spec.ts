@@ -1,17 +1,15 @@
-import { ConflictError, InvalidReferenceError } from '../../src/common/app-error';
-import { Database } from '../../src/database/database';
-import { migrate, seedDemoData } from '../../src/database/migrator';
-import { PostgresDatabase } from '../../src/database/postgres.database';
-import { PagesRepository } from '../../src/pages/pages.repository';
-import { PostsRepository } from '../../src/posts/posts.repository';
-import { UsersRepository } from '../../src/users/users.repository';
+import { ConflictError, InvalidReferenceError } from '../../src/common';
+import { Database, migrate, seedDemoData, PostgresDatabase } from '../../src/database';
+import { PagesRepository } from '../../src/pages';
+import { PostsRepository } from '../../src/posts';
+import { UsersRepository } from '../../src/users';
+import { freePort } from '../../src/redis';
 import { databaseTargets } from '../support/database';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Pool } from 'pg';
-import { freePort } from '../../src/redis/embedded-redis';
 import { http, sharedRedisEnv, testPrefix } from '../support/app';
 
 describe.each(databaseTargets().map((t) => [t.name, t] as const))(

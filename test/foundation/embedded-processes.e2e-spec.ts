@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '../../src/redis/embedded-redis';
+import { freePort } from '../../src/redis';
 import { eventually, http, sharedRedisEnv, testPrefix } from '../support/app';
 import {
   alive,

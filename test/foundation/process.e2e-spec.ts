@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '../../src/redis/embedded-redis';
+import { freePort } from '../../src/redis';
 import { http, sharedRedisEnv, testPrefix } from '../support/app';
 import { alive, processGroup, until, waitReady } from '../support/processes';
 

@@ -1,4 +1,4 @@
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { eventually, http, PLATFORMS, TestApp } from '../support/app';
 import { usePrivateRedisApp } from '../support/private-redis';
 

@@ -1,9 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RedisKeys } from '../../src/redis/redis-keys';
-import { deleteByPattern, scanKeys } from '../../src/redis/redis-scan';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
-import { RedisService } from '../../src/redis/redis.service';
+import {
+  RedisKeys,
+  deleteByPattern,
+  scanKeys,
+  getRedisToken,
+  RedisClient,
+  RedisService,
+} from '../../src/redis';
 import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
 import { startRedisServer, TestRedis } from '../support/redis';
 

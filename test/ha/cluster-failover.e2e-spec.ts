@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { CacheService } from '../../src/cache/cache.service';
-import { CounterService } from '../../src/counters/counter.service';
-import { Database } from '../../src/database/database';
-import { LockLostError } from '../../src/lock/lock.errors';
-import { LockService } from '../../src/lock/lock.service';
-import { PAGE_VIEWS } from '../../src/pages/page-views';
-import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler.storage';
-import { UsersRepository } from '../../src/users/users.repository';
+import { CacheService } from '../../src/cache';
+import { CounterService } from '../../src/counters';
+import { Database } from '../../src/database';
+import { LockLostError, LockService } from '../../src/lock';
+import { PAGE_VIEWS } from '../../src/pages';
+import { RedisThrottlerStorage } from '../../src/rate-limit';
+import { UsersRepository } from '../../src/users';
 import { createTestApp, eventually, http, isClusterRun, TestApp, testPrefix } from '../support/app';
 import {
   asClient,

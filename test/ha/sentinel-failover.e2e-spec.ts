@@ -1,8 +1,7 @@
-import { Database } from '../../src/database/database';
-import { LockLostError } from '../../src/lock/lock.errors';
-import { LockService } from '../../src/lock/lock.service';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
-import { UsersRepository } from '../../src/users/users.repository';
+import { Database } from '../../src/database';
+import { LockLostError, LockService } from '../../src/lock';
+import { getRedisToken, RedisClient } from '../../src/redis';
+import { UsersRepository } from '../../src/users';
 import { createTestApp, eventually, http, isClusterRun, TestApp, testPrefix } from '../support/app';
 import {
   asClient,

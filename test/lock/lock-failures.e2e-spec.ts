@@ -1,7 +1,5 @@
-import { LockUnavailableError } from '../../src/lock/lock.errors';
-import { LockHandle, LockService } from '../../src/lock/lock.service';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
-import { scanKeys } from '../../src/redis/redis-scan';
+import { LockUnavailableError, LockHandle, LockService } from '../../src/lock';
+import { getRedisToken, RedisClient, scanKeys } from '../../src/redis';
 import { createTestApp, eventually, http, TestApp, testPrefix } from '../support/app';
 import { startRedisServer, TestRedis } from '../support/redis';
 

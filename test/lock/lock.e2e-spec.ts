@@ -1,14 +1,14 @@
-import { Database } from '../../src/database/database';
+import { Database } from '../../src/database';
 import {
   LockLostError,
   LockNotAcquiredError,
   LockUnavailableError,
-} from '../../src/lock/lock.errors';
-import { currentLock } from '../../src/lock/lock.context';
-import { LockService } from '../../src/lock/lock.service';
-import { WithLock } from '../../src/lock/with-lock.decorator';
+  currentLock,
+  LockService,
+  WithLock,
+} from '../../src/lock';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { Injectable, Module } from '@nestjs/common';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
 import {
   createTestApp,
   http,

@@ -1,6 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { startRedisServer, TestRedis } from '../support/redis';
 import { untilWindowStart } from './redis-clock';

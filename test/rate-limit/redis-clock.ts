@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../src/redis/redis.constants';
+import type { RedisClient } from '../../src/redis';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { RedisThrottlerStorage } from '../../src/rate-limit/redis-throttler.storage';
-import { getRedisToken, RedisClient } from '../../src/redis/redis.constants';
+import { RedisThrottlerStorage } from '../../src/rate-limit';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { createTestApp, TestApp, testPrefix } from '../support/app';
 import { redisNowMs, sleep, untilWindowStart } from './redis-clock';
 

@@ -4,10 +4,9 @@ import type { DestinationStream } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { AppModule } from '../../src/app.module';
-import { Database } from '../../src/database/database';
-import { openDatabase } from '../../src/database/database.module';
-import { AppConfig, AppRole, HttpPlatform, loadConfig } from '../../src/config/config.schema';
-import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/http/http-platform';
+import { Database, openDatabase } from '../../src/database';
+import { AppConfig, AppRole, HttpPlatform, loadConfig } from '../../src/config';
+import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/http';
 
 export const PLATFORMS: HttpPlatform[] = ['fastify', 'express'];
 

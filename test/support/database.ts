@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { Database } from '../../src/database/database';
-import { PgliteDatabase } from '../../src/database/pglite.database';
-import { PostgresDatabase } from '../../src/database/postgres.database';
+import { Database, PgliteDatabase, PostgresDatabase } from '../../src/database';
 
 export interface DatabaseTarget {
   name: 'pglite' | 'postgres';

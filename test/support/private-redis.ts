@@ -1,4 +1,4 @@
-import type { HttpPlatform } from '../../src/config/config.schema';
+import type { HttpPlatform } from '../../src/config';
 import { createTestApp, TestApp, testPrefix } from './app';
 import { startRedisServer, TestRedis } from './redis';
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pingRedis, RedisServerProcess } from '../../src/redis/embedded-redis';
+import { pingRedis, RedisServerProcess } from '../../src/redis';
 
 /**
  * Throwaway redis-server processes for tests: random free ports (never 6379, never a shared

@@ -1,0 +1,2 @@
+export * from './leaderboard.module';
+export * from './leaderboard.service';

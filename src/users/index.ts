@@ -1,0 +1,4 @@
+export * from './users.module';
+export * from './users.service';
+export * from './users.repository';
+export * from './users.dto';

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { HttpContext } from '../http';
 import { CacheInvalidationListener } from './cache-invalidation.listener';
 import { CacheExplorer } from './cache.explorer';
 import { CacheInterceptor } from './cache.interceptor';
@@ -15,7 +16,8 @@ import { CacheService } from './cache.service';
 /**
  * Cache-aside with stampede protection, tags and a coherent L1 (see CacheService), plus the
  * `@Cached` / `@CacheEvict` decorators for controllers and services. Needs `RedisModule` (roles
- * `cache` and `state`) and `MetricsModule`. Failure policy: fail open.
+ * `cache` and `state`); its metrics are exposed when `MetricsModule` is imported too. Failure
+ * policy: fail open.
  *
  * @example
  * imports: [CacheModule.forRoot({ defaultTtlMs: 60_000, isGlobal: true })]
@@ -29,6 +31,8 @@ import { CacheService } from './cache.service';
       inject: [CACHE_MODULE_OPTIONS],
     },
     CacheService,
+    // The platform seam the interceptor writes X-Cache through (also global in the app's HttpModule).
+    HttpContext,
     CacheInvalidationListener,
     CacheExplorer,
     { provide: APP_INTERCEPTOR, useClass: CacheInterceptor },

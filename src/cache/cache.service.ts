@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -89,7 +89,7 @@ export class CacheService implements OnModuleInit {
     @InjectRedis('state') private readonly state: RedisClient,
     @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
     keys: RedisKeys,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     this.keys = keys.namespace('cache');
     this.tagKeys = keys.namespace('cache-tag');

@@ -1,11 +1,13 @@
+import { HttpException } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+
 /**
  * Errors the application raises on purpose: a stable `code`, a message for the client, the
  * HTTP status they stand for and, where clients key on it, the `error` title. Each module's
  * errors carry their own status (a lock's contention is 409 "Resource is being updated"); the
  * global exception filter only reads it, so infrastructure knows no feature's errors.
  */
-export class AppError extends Error {
-  readonly status: number;
+export class AppError extends HttpException {
   /** The `error` field of the response body; default: the status's reason phrase. */
   readonly title?: string;
 
@@ -15,9 +17,20 @@ export class AppError extends Error {
     readonly details?: Record<string, unknown>,
     options: { status?: number; title?: string } = {},
   ) {
-    super(message);
+    const status = options.status ?? DEFAULT_STATUS[code] ?? 500;
+    // An HttpException, so Nest's own exception handling answers it too (an app that reuses a
+    // module without our filter): the same JSON body either way.
+    super(
+      {
+        statusCode: status,
+        error: options.title ?? STATUS_CODES[status] ?? 'Error',
+        message,
+        ...(details ? { details } : {}),
+      },
+      status,
+    );
+    this.message = message;
     this.name = new.target.name;
-    this.status = options.status ?? DEFAULT_STATUS[code] ?? 500;
     this.title = options.title;
   }
 }

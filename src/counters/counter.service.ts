@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Database, PG, pgErrorCode } from '../database';
@@ -34,7 +34,7 @@ export class CounterService implements OnModuleInit {
     @InjectRedis('state') private readonly redis: RedisClient,
     private readonly db: Database,
     keys: RedisKeys,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
     @Inject(COUNTERS_MODULE_OPTIONS) options: CountersModuleOptions,
   ) {
     this.keys = keys.namespace('counters');

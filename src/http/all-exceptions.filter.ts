@@ -61,15 +61,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: r.message ?? exception.message,
       };
     }
-    if (exception instanceof AppError) {
-      const status = exception.status;
-      return {
-        statusCode: status,
-        error: exception.title ?? REASON[status] ?? 'Error',
-        message: exception.message,
-        ...(exception.details ? { details: exception.details } : {}),
-      };
-    }
     const parser = parserError(exception, this.options.bodyLimitBytes);
     if (parser) return parser;
     if (isRedisUnavailableError(exception)) {

@@ -7,7 +7,8 @@ import { LockService } from './lock.service';
 
 /**
  * Distributed locks (`LockService`, `@WithLock` on routes and provider methods) on the `state`
- * Redis role. Needs `RedisModule` and `MetricsModule`. Failure policy: fail closed.
+ * Redis role. Needs `RedisModule`; its metrics are exposed when `MetricsModule` is imported too.
+ * Failure policy: fail closed.
  *
  * @example
  * imports: [LockModule.forRoot({ defaultTtlMs: 10_000, isGlobal: true })]

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MetricsService } from '../metrics';
@@ -141,7 +141,7 @@ export class LockService implements OnModuleInit {
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
     keys: RedisKeys,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
     @Inject(LOCK_MODULE_OPTIONS) private readonly options: LockModuleOptions,
   ) {
     this.keys = keys.namespace('lock');

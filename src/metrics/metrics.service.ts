@@ -48,6 +48,14 @@ export class MetricsService {
     );
   }
 
+  /**
+   * A registry of its own for a module used without MetricsModule (its metrics are kept but not
+   * exposed): feature modules work in an app that does not scrape them.
+   */
+  static standalone(): MetricsService {
+    return new MetricsService({ defaultMetrics: false });
+  }
+
   counter<L extends string>(c: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
     return this.existing(c.name) ?? new Counter({ ...c, registers: [this.registry] });
   }

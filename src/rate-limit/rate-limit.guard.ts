@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -37,7 +37,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @Inject(RedisThrottlerStorage) private readonly store: RedisThrottlerStorage,
     reflector: Reflector,
     private readonly http: HttpContext,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     super(options, store, reflector);
     this.decisions = metrics.counter({

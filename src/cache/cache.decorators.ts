@@ -1,4 +1,4 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { SetMetadata } from '@nestjs/common';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
 import type { CacheOptions } from './cache.types';
 
@@ -28,24 +28,27 @@ export interface CacheEvictOptions {
 
 /**
  * Cache-aside for a method: on controllers (GET/HEAD only, with an `X-Cache: HIT | MISS |
- * STALE` header) and on any provider method. Stampede-protected (see CacheService).
+ * STALE` header) and on any provider method. Stampede-protected (see CacheService). On a
+ * controller class it applies to every route of the class (a route's own `@Cached` wins).
  *
  * @example
  * @Get(':id')
  * @Cached({ cache: 'users', key: 'user:{id}', ttl: hours(1) })
  * get(@Param('id', ParseIdPipe) id: number) { … }
  */
-export const Cached = (options: CachedOptions = {}): MethodDecorator =>
-  applyDecorators(SetMetadata(CACHED_METADATA, options));
+export const Cached = (options: CachedOptions = {}): MethodDecorator & ClassDecorator =>
+  SetMetadata(CACHED_METADATA, options);
 
 /**
  * Evicts keys and/or tags after the method succeeds (never when it throws), on this instance,
- * in Redis and, by broadcast, in every instance's L1.
+ * in Redis and, by broadcast, in every instance's L1. On a controller class it applies to every
+ * route of the class that writes (not GET/HEAD; a route's own `@CacheEvict` wins). With
+ * `@Cached` on the same method, the call is cached and the eviction follows it.
  *
  * @example
  * @Patch(':id')
  * @CacheEvict({ cache: 'users', keys: ['user:{id}'] })
  * update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto) { … }
  */
-export const CacheEvict = (options: CacheEvictOptions): MethodDecorator =>
-  applyDecorators(SetMetadata(CACHE_EVICT_METADATA, options));
+export const CacheEvict = (options: CacheEvictOptions): MethodDecorator & ClassDecorator =>
+  SetMetadata(CACHE_EVICT_METADATA, options);

@@ -1,67 +1,72 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
-import { from, lastValueFrom, mergeMap, Observable } from 'rxjs';
+import { from, lastValueFrom, Observable } from 'rxjs';
 import { HttpContext } from '../http';
-import { buildKey, buildTags } from '../common';
+import { runDecoratedCall } from './cache-decorated-call';
 import { CACHE_EVICT_METADATA, CACHED_METADATA } from './cache.constants';
-import { CacheEvictOptions, CachedOptions, CacheKeyContext } from './cache.decorators';
+import { CacheEvictOptions, CachedOptions } from './cache.decorators';
 import { CacheService } from './cache.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /**
- * Reads `@Cached` / `@CacheEvict` metadata on controller methods. The handler itself is not
- * replaced, so route, pipe and OpenAPI metadata stay intact. Override `callerIdentity()` to
- * tie per-caller keys to your auth (the default hashes the credentials headers).
+ * Reads `@Cached` / `@CacheEvict` metadata on routes and their controller class (the route's
+ * own wins). The handler itself is not replaced, so route, pipe and OpenAPI metadata stay
+ * intact. Global, so it runs outside route-scoped interceptors such as `@WithLock`'s: a cache
+ * hit never takes a lock.
+ *
+ * Extension points (subclass it and pass it as `CacheModule.forRoot({ interceptor })`):
+ * `callerIdentity()` ties per-caller keys to your auth (the default uses `req.user.id`, else a
+ * hash of the credential headers); `fallbackKey()` names routes that give no `key`.
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
   constructor(
-    private readonly reflector: Reflector,
-    private readonly cache: CacheService,
-    private readonly http: HttpContext,
+    protected readonly reflector: Reflector,
+    protected readonly cache: CacheService,
+    protected readonly http: HttpContext,
   ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const cached = this.reflector.get<CachedOptions | undefined>(CACHED_METADATA, ctx.getHandler());
-    const evict = this.reflector.get<CacheEvictOptions | undefined>(
-      CACHE_EVICT_METADATA,
-      ctx.getHandler(),
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    const cachedMeta = this.reflector.getAllAndOverride<CachedOptions | undefined>(
+      CACHED_METADATA,
+      targets,
     );
-    if (!cached && !evict) return next.handle();
-
-    const keyCtx = this.keyContext(ctx);
     const method = (HttpContext.raw(this.http.request(ctx)).method ?? 'GET').toUpperCase();
-
-    if (evict) {
-      return next
-        .handle()
-        .pipe(mergeMap((value) => from(this.evict(evict, keyCtx).then(() => value))));
-    }
-    if (!cached || !SAFE_METHODS.has(method)) return next.handle();
-
-    let key = buildKey(cached.key, keyCtx, `${ctx.getClass().name}.${ctx.getHandler().name}`, true);
-    if (cached.scope !== 'shared') {
-      const who = this.callerIdentity(ctx);
-      if (who) key = `${key}:u:${who}`;
-    }
-    const tags = buildTags(cached.tags, keyCtx, true);
+    const safe = SAFE_METHODS.has(method);
+    // A route's own @CacheEvict always applies; the controller's applies to its writes (a
+    // class-level eviction on GET routes would evict what their @Cached just stored).
+    const evict =
+      this.reflector.get<CacheEvictOptions | undefined>(CACHE_EVICT_METADATA, ctx.getHandler()) ??
+      (safe
+        ? undefined
+        : this.reflector.get<CacheEvictOptions | undefined>(CACHE_EVICT_METADATA, ctx.getClass()));
+    if (!cachedMeta && !evict) return next.handle();
+    // Only safe methods are cached: a POST under @Cached still runs every time.
+    const cached = cachedMeta && safe ? cachedMeta : undefined;
+    if (!cached && !evict) return next.handle();
+    const who = cached && cached.scope !== 'shared' ? this.callerIdentity(ctx) : undefined;
     return from(
-      this.cache
-        .fetch(key, () => lastValueFrom(next.handle(), { defaultValue: undefined }), {
-          ...cached,
-          tags,
-        })
-        .then((r) => {
-          this.http.setHeader(
-            ctx,
-            'X-Cache',
-            r.result === 'stale' ? 'STALE' : r.result === 'hit' ? 'HIT' : 'MISS',
-          );
-          return r.value;
-        }),
+      runDecoratedCall(
+        this.cache,
+        {
+          cached,
+          evict,
+          keyContext: this.http.keyContext(ctx),
+          fallbackKey: this.fallbackKey(ctx),
+          callerSuffix: who ? `:u:${who}` : undefined,
+        },
+        () => lastValueFrom(next.handle(), { defaultValue: undefined }),
+      ).then(({ value, result }) => {
+        if (result) {
+          const header = result === 'stale' ? 'STALE' : result === 'hit' ? 'HIT' : 'MISS';
+          this.http.setHeader(ctx, 'X-Cache', header);
+        }
+        return value;
+      }),
     );
   }
 
@@ -76,24 +81,8 @@ export class CacheInterceptor implements NestInterceptor {
     return creds ? createHash('sha256').update(creds).digest('base64url').slice(0, 22) : undefined;
   }
 
-  private keyContext(ctx: ExecutionContext): CacheKeyContext {
-    const req = this.http.request(ctx) as {
-      params?: Record<string, string>;
-      query?: Record<string, unknown>;
-    };
-    return {
-      args: ctx.getArgs(),
-      params: { ...(req.params ?? {}) },
-      query: { ...(req.query ?? {}) },
-    };
-  }
-
-  private async evict(o: CacheEvictOptions, keyCtx: CacheKeyContext): Promise<void> {
-    const keys = (o.keys ?? []).map((k) => buildKey(k, keyCtx, '', true));
-    const tags = buildTags(o.tags, keyCtx, true) ?? [];
-    await Promise.all([
-      keys.length ? this.cache.del(keys, { cache: o.cache }) : undefined,
-      tags.length ? this.cache.invalidateTags(tags, { cache: o.cache }) : undefined,
-    ]);
+  /** The key prefix of a route that gives no `key`: `<Controller>.<handler>`. */
+  protected fallbackKey(ctx: ExecutionContext): string {
+    return `${ctx.getClass().name}.${ctx.getHandler().name}`;
   }
 }

@@ -1,4 +1,5 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Type } from '@nestjs/common';
+import type { CacheInterceptor } from './cache.interceptor';
 
 /**
  * Options of {@link CacheModule}. Times in ms.
@@ -35,14 +36,27 @@ export function resolveCacheOptions(o: CacheModuleOptions = {}): ResolvedCacheOp
 
 /** The resolved options (defaults filled in). */
 export const CACHE_OPTIONS = 'CACHE:OPTIONS';
+/** The interceptor that applies `@Cached` / `@CacheEvict` to routes (`CacheModule.forRoot({ interceptor })`). */
+export const CACHE_INTERCEPTOR = 'CACHE:INTERCEPTOR';
 
 export const {
   ConfigurableModuleClass: CacheConfigurableModule,
   MODULE_OPTIONS_TOKEN: CACHE_MODULE_OPTIONS,
 } = new ConfigurableModuleBuilder<CacheModuleOptions>({ moduleName: 'Cache' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  .setExtras(
+    { isGlobal: false, interceptor: undefined as Type<CacheInterceptor> | undefined },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // A subclass of CacheInterceptor (a later provider of a token wins): caller identity and
+      // key naming your way on every @Cached route.
+      providers: [
+        ...(definition.providers ?? []),
+        ...(extras.interceptor
+          ? [{ provide: CACHE_INTERCEPTOR, useClass: extras.interceptor }]
+          : []),
+      ],
+    }),
+  )
   .build();

@@ -5,6 +5,7 @@ import { CacheInvalidationListener } from './cache-invalidation.listener';
 import { CacheExplorer } from './cache.explorer';
 import { CacheInterceptor } from './cache.interceptor';
 import {
+  CACHE_INTERCEPTOR,
   CACHE_MODULE_OPTIONS,
   CACHE_OPTIONS,
   CacheConfigurableModule,
@@ -35,7 +36,13 @@ import { CacheService } from './cache.service';
     HttpContext,
     CacheInvalidationListener,
     CacheExplorer,
-    { provide: APP_INTERCEPTOR, useClass: CacheInterceptor },
+    { provide: CACHE_INTERCEPTOR, useClass: CacheInterceptor },
+    // Global, so it runs outside route-scoped interceptors (`@WithLock`'s): a hit takes no lock.
+    {
+      provide: APP_INTERCEPTOR,
+      useFactory: (interceptor: CacheInterceptor) => interceptor,
+      inject: [CACHE_INTERCEPTOR],
+    },
   ],
   exports: [CacheService],
 })

@@ -1,6 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
+import type { KeyContext } from '../common';
 
 /**
  * The one seam between modules and the HTTP framework. Interceptors and guards read and write
@@ -36,6 +37,23 @@ export class HttpContext {
 
   setStatus(ctx: ExecutionContext, status: number): void {
     this.adapterHost.httpAdapter.status(this.response(ctx), status);
+  }
+
+  /**
+   * The one key context of a route call, for decorators that build keys from it (`@Cached`,
+   * `@CacheEvict`, `@WithLock`): route params and query by name, handler arguments by position.
+   */
+  keyContext(ctx: ExecutionContext): KeyContext {
+    const req = this.request(ctx) as {
+      params?: Record<string, string>;
+      query?: Record<string, unknown>;
+    };
+    return {
+      on: 'route',
+      args: ctx.getArgs(),
+      params: { ...(req.params ?? {}) },
+      query: { ...(req.query ?? {}) },
+    };
   }
 
   /** Client IP as the platform resolved it (honours `TRUST_PROXY` through the adapter setup). */

@@ -6,3 +6,5 @@ export * from './lock.service';
 export * from './lock.context';
 export * from './with-lock.decorator';
 export * from './lock.module';
+export * from './lock.constants';
+export { LockInterceptor } from './lock.interceptor';

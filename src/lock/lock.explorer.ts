@@ -1,8 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { buildKey, wrapDecoratedProviderMethods } from '../common';
+import { buildKey, methodKeyContext, wrapDecoratedProviderMethods } from '../common';
 import { LockService } from './lock.service';
-import { WITH_LOCK_METADATA, WithLockOptions } from './with-lock.decorator';
+import { WITH_LOCK_METADATA } from './lock.constants';
+import type { WithLockOptions } from './with-lock.decorator';
 
 /** Makes `@WithLock` work on provider methods (resource from arguments: `'{0}'`). */
 @Injectable()
@@ -24,7 +25,7 @@ export class LockExplorer implements OnModuleInit {
       (original, meta, label, instance) => {
         const options = meta[WITH_LOCK_METADATA] as WithLockOptions;
         return (...args: unknown[]) => {
-          const resource = buildKey(options.key, { args, params: {}, query: {} }, label, false);
+          const resource = buildKey(options.key, methodKeyContext(args), label);
           return locks.using(resource, options, () => original.apply(instance, args));
         };
       },

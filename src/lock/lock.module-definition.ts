@@ -1,4 +1,6 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Type } from '@nestjs/common';
+import { LOCK_INTERCEPTOR } from './lock.constants';
+import type { LockInterceptor } from './lock.interceptor';
 
 /**
  * Options of {@link LockModule}. Times in ms.
@@ -16,8 +18,19 @@ export const {
   MODULE_OPTIONS_TOKEN: LOCK_MODULE_OPTIONS,
 } = new ConfigurableModuleBuilder<LockModuleOptions>({ moduleName: 'Lock' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  .setExtras(
+    { isGlobal: false, interceptor: undefined as Type<LockInterceptor> | undefined },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // `@WithLock` routes run through this one (a later provider of a token wins): a subclass
+      // of LockInterceptor can change how a call names its resource.
+      providers: [
+        ...(definition.providers ?? []),
+        ...(extras.interceptor
+          ? [{ provide: LOCK_INTERCEPTOR, useClass: extras.interceptor }]
+          : []),
+      ],
+    }),
+  )
   .build();

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
+import { HttpContext } from '../http';
 import { LockExplorer } from './lock.explorer';
-import { LockInterceptor } from './lock.interceptor';
+import { LOCK_INTERCEPTOR } from './lock.constants';
+import { LockInterceptor, WithLockRouteInterceptor } from './lock.interceptor';
 import { LockConfigurableModule } from './lock.module-definition';
 import { LockService } from './lock.service';
 
@@ -12,10 +14,18 @@ import { LockService } from './lock.service';
  *
  * @example
  * imports: [LockModule.forRoot({ defaultTtlMs: 10_000, isGlobal: true })]
+ * // a resource named your way on every @WithLock route:
+ * imports: [LockModule.forRoot({ isGlobal: true, interceptor: TenantLockInterceptor })]
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [LockService, LockExplorer, { provide: APP_INTERCEPTOR, useClass: LockInterceptor }],
-  exports: [LockService],
+  providers: [
+    LockService,
+    LockExplorer,
+    HttpContext,
+    { provide: LOCK_INTERCEPTOR, useClass: LockInterceptor },
+    WithLockRouteInterceptor,
+  ],
+  exports: [LockService, LOCK_INTERCEPTOR, WithLockRouteInterceptor],
 })
 export class LockModule extends LockConfigurableModule {}

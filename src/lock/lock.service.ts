@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sleep } from '../common';
 import { MetricsService } from '../metrics';
 import type { RedisClient } from '../redis';
 import {
@@ -24,8 +25,6 @@ const FENCE_MEMORY_MS = 60_000;
 const RELEASE_LUA = loadLuaScripts(join(__dirname, '..', 'redis', 'lua')).find(
   (s) => s.name === 'compareAndDelete',
 )!.lua;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * A held lease. `signal` fires when the lease is lost: an extension found another owner, or the

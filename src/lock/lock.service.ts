@@ -208,6 +208,25 @@ export class LockService implements OnModuleInit {
   }
 
   /**
+   * Whether someone holds `resource` now: a read, not an acquisition (the answer may change at
+   * once). For a caller that waits on the holder's work by watching its result, and needs to
+   * know when the holder has gone without producing it. Throws LockUnavailableError when Redis
+   * cannot be reached.
+   *
+   * @example
+   * while (!(await readResult()) && (await locks.isHeld('report:daily'))) await sleep(50);
+   */
+  async isHeld(resource: string): Promise<boolean> {
+    if (isDisconnected(this.redis))
+      throw new LockUnavailableError(resource, `connection is ${this.redis.status}`);
+    try {
+      return (await this.redis.exists(this.lockKey(resource))) === 1;
+    } catch (err) {
+      throw new LockUnavailableError(resource, (err as Error).message);
+    }
+  }
+
+  /**
    * Runs `fn` holding `resource`, extending the lease at about ttl/3. If the lease is lost, the
    * signal fires and `using` rejects with LockLostError at once (fn should stop on the signal;
    * its result is discarded). The lock is released in every case.

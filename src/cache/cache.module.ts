@@ -11,6 +11,8 @@ import {
   CacheModuleOptions,
   resolveCacheOptions,
 } from './cache.module-definition';
+import { CacheL1 } from './cache-l1';
+import { CacheStore } from './cache-store';
 import { CacheService } from './cache.service';
 
 /**
@@ -30,6 +32,8 @@ import { CacheService } from './cache.service';
       useFactory: (options: CacheModuleOptions) => resolveCacheOptions(options),
       inject: [CACHE_MODULE_OPTIONS],
     },
+    CacheStore,
+    CacheL1,
     CacheService,
     // The platform seam the interceptor writes X-Cache through (also global in the app's HttpModule).
     HttpContext,

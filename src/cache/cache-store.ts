@@ -74,6 +74,11 @@ export class CacheStore implements OnModuleInit {
     return this.keys.key(cache, ...key.split(':'));
   }
 
+  /** The entry key without the app prefix (`cache:users:user:7`): the fleet lock's resource. */
+  fleetLockResource(k: string): string {
+    return k.slice(this.keys.prefix.length + 1);
+  }
+
   /**
    * Reads an entry and its remaining lifetime; a tombstone, or an entry older than the last
    * invalidation of one of its tags (those given by the call, else those stored in it), is a miss.

@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { RateLimitedLogger, sleep } from '../common';
+import { LockHandle, LockNotAcquiredError, LockService } from '../lock';
 import { MetricsService } from '../metrics';
-import { InjectRedis, isDisconnected } from '../redis';
-import type { RedisClient } from '../redis';
 import type { CacheResult } from './cache.constants';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 import { shouldRefreshEarly } from './cache-expiry';
@@ -28,7 +26,8 @@ const LOG_INTERVAL_MS = 10_000;
  * - per-process singleflight: concurrent misses of one key share one loader call;
  * - XFetch early recomputation (Vattani et al., VLDB 2015) from δ stored beside the value and
  *   the PTTL read in the same round trip;
- * - an optional fleet-wide recompute lock (`lock: true`);
+ * - an optional fleet-wide recompute lock (`lock: true`, through `LockService`: needs
+ *   `LockModule`, global);
  * - stale-while-revalidate and stale-if-error within `staleTtl`;
  * - tags as invalidation timestamps (O(1) invalidation, checked on read);
  * - an optional in-memory L1 (`CACHE_L1_MAX_ENTRIES` > 0) kept coherent by a pub/sub broadcast.
@@ -55,9 +54,9 @@ export class CacheService {
     private readonly store: CacheStore,
     private readonly l1: CacheL1,
     @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
-    /** The fleet lock's connection. */
-    @InjectRedis('cache') private readonly redis: RedisClient,
     @Optional() metrics: MetricsService = MetricsService.standalone(),
+    /** Only the fleet lock (`lock: true`) needs it; absent when LockModule is not global. */
+    @Optional() private readonly locks?: LockService,
   ) {
     this.requests = metrics.counter({
       name: 'cache_requests_total',
@@ -103,6 +102,10 @@ export class CacheService {
     loader: () => Promise<T> | T,
     options: CacheOptions = {},
   ): Promise<CacheFetchResult<T>> {
+    if (options.lock && !this.locks)
+      throw new Error(
+        `Cache "${key}": the fleet-wide recompute lock (lock: true) needs LockService; import LockModule.forRoot({ isGlobal: true }) beside CacheModule, or drop the lock option`,
+      );
     const cache = options.cache ?? 'default';
     const k = this.entryKey(cache, key);
 
@@ -297,26 +300,39 @@ export class CacheService {
     return value;
   }
 
+  /**
+   * Across the fleet, one instance loads a cold key: the one that takes the lock (LockService,
+   * no wait). The others poll the entry until the holder has stored it and return that value;
+   * they load it themselves (found: false) when the lock goes without a value, when `wait`
+   * runs out, or when Redis fails (fail open). The lease is not extended: a load that outlives
+   * the lock's `ttl` lets the waiters load too.
+   */
   private async loadUnderFleetLock<T>(
     cache: string,
     k: string,
     loader: () => Promise<T> | T,
     options: CacheOptions,
   ): Promise<FleetOutcome<T>> {
+    const locks = this.locks!; // checked in fetch()
     const lockOpts = typeof options.lock === 'object' ? options.lock : {};
     const ttl = lockOpts.ttl ?? DEFAULT_FLEET_LOCK_TTL_MS;
     const wait = lockOpts.wait ?? ttl;
-    const lockKey = `${k}:lock`;
-    const token = randomBytes(16).toString('hex');
-    const acquired =
-      (await this.redis.set(lockKey, token, 'PX', ttl, 'NX').catch(() => null)) === 'OK';
-    if (!acquired && isDisconnected(this.redis)) return { found: false };
-    if (acquired) {
+    const resource = this.store.fleetLockResource(k);
+    let handle: LockHandle | undefined;
+    try {
+      handle = await locks.acquire(resource, { ttl });
+    } catch (err) {
+      if (!(err instanceof LockNotAcquiredError)) {
+        this.failOpen('fleet lock', err); // Redis unavailable: load it ourselves
+        return { found: false };
+      }
+    }
+    if (handle) {
       try {
         const value = await this.loadAndStore(cache, k, loader, options, { redisDown: false });
         return { found: true, value };
       } finally {
-        await this.redis.compareAndDelete(lockKey, token).catch(() => undefined);
+        await handle.release().catch(() => undefined);
       }
     }
     // Another instance is loading: wait for its value rather than load again.
@@ -327,7 +343,7 @@ export class CacheService {
         const read = await this.store.read(k, options.tags);
         if (read.envelope && read.freshLeft > 0)
           return { found: true, value: await this.store.decode<T>(read.envelope) };
-        if ((await this.redis.exists(lockKey)) === 0) break;
+        if (!(await locks.isHeld(resource))) break;
       }
     } catch (err) {
       this.failOpen('lock wait', err); // load it ourselves

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { RedisService } from '../redis';
 import type { RedisClient } from '../redis';
-import { CacheService } from './cache.service';
+import { CacheL1 } from './cache-l1';
 
 /**
  * Keeps this instance's L1 coherent: subscribes to the invalidation channel and applies other
@@ -16,12 +16,12 @@ export class CacheInvalidationListener implements OnApplicationBootstrap, OnAppl
   private readonly lastSeq = new Map<string, number>();
 
   constructor(
-    private readonly cache: CacheService,
+    private readonly l1: CacheL1,
     private readonly redis: RedisService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.cache.l1Enabled) return;
+    if (!this.l1.enabled) return;
     const sub = this.redis.createDedicated('subscriber', 'cache-invalidation', 'cache');
     this.sub = sub;
     let readyOnce = false;
@@ -33,20 +33,20 @@ export class CacheInvalidationListener implements OnApplicationBootstrap, OnAppl
     // as '-node' (broadcasts may be missed until it is back).
     sub.on('-node', () => this.lost('a sharded subscriber connection closed'));
     sub.on('smessage', (_channel: string, message: string) =>
-      this.cache.applyRemote(message, this.lastSeq),
+      this.l1.applyRemote(message, this.lastSeq),
     );
     // Sharded pub/sub: publisher and subscriber meet at the channel's slot owner, so on a
     // Cluster an invalidation reaches this instance before the publisher's write returns, as on
     // a single node (a classic PUBLISH crosses the cluster bus asynchronously).
     await sub
-      .ssubscribe(this.cache.channel)
+      .ssubscribe(this.l1.channel)
       .catch((err: Error) =>
         this.logger.error(`cannot subscribe to cache invalidations: ${err.message}`),
       );
   }
 
   private lost(why: string): void {
-    this.cache.clearL1();
+    this.l1.clear();
     this.lastSeq.clear();
     this.logger.warn(`${why}: L1 cleared (broadcasts may have been missed)`);
   }

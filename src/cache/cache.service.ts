@@ -1,53 +1,24 @@
-import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { RateLimitedLogger, sleep } from '../common';
+import { LockHandle, LockNotAcquiredError, LockService } from '../lock';
 import { MetricsService } from '../metrics';
-import {
-  isDisconnected,
-  InjectRedis,
-  RedisKeys,
-  deleteByPattern,
-  defineScripts,
-  loadLuaScripts,
-} from '../redis';
-import type { RedisClient } from '../redis';
 import type { CacheResult } from './cache.constants';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
+import { shouldRefreshEarly } from './cache-expiry';
+import { CacheL1, L1Change } from './cache-l1';
 import { deserialize, serialize } from './cache-serializer';
-import {
-  CacheEnvelope,
-  CacheFetchResult,
-  CacheLoadTimeoutError,
-  CacheOptions,
-} from './cache.types';
+import { CacheRead, CacheStore } from './cache-store';
+import { CacheFetchResult, CacheLoadTimeoutError, CacheOptions } from './cache.types';
 
-interface L1Entry {
-  value: unknown;
-  tags?: string[];
+/** How a load runs. */
+interface LoadMode {
+  /** The read just failed: load without the fleet lock and store nothing (fail open). */
+  redisDown: boolean;
 }
 
-interface ReadOutcome {
-  envelope?: CacheEnvelope;
-  /** fresh time left, ms (≤ 0: stale, within grace) */
-  freshLeft: number;
-}
+type FleetOutcome<T> = { found: true; value: T } | { found: false };
 
-/** Published on the invalidation channel; `s` lets receivers notice lost messages. */
-interface InvalidationMessage {
-  o: string;
-  s: number;
-  k?: string[];
-  t?: string[];
-}
-
-const NEGATIVE_TTL_CAP = 30_000;
-/** How long an eviction refuses stores of loads that began before it: longer than any sane load. */
-const TOMBSTONE_TTL_MS = 30_000;
-const gzip = promisify(gzipCb);
-const gunzip = promisify(gunzipCb);
+const DEFAULT_FLEET_LOCK_TTL_MS = 10_000;
 const LOG_INTERVAL_MS = 10_000;
 
 /**
@@ -55,10 +26,14 @@ const LOG_INTERVAL_MS = 10_000;
  * - per-process singleflight: concurrent misses of one key share one loader call;
  * - XFetch early recomputation (Vattani et al., VLDB 2015) from δ stored beside the value and
  *   the PTTL read in the same round trip;
- * - an optional fleet-wide recompute lock (`lock: true`);
+ * - an optional fleet-wide recompute lock (`lock: true`, through `LockService`: needs
+ *   `LockModule`, global);
  * - stale-while-revalidate and stale-if-error within `staleTtl`;
  * - tags as invalidation timestamps (O(1) invalidation, checked on read);
  * - an optional in-memory L1 (`CACHE_L1_MAX_ENTRIES` > 0) kept coherent by a pub/sub broadcast.
+ *
+ * This class decides (fetch, load, refresh, failure policy); Redis I/O is `CacheStore`'s, the
+ * L1 tier and its broadcast are `CacheL1`'s.
  *
  * Failure policy: **fail open**. A Redis error or timeout falls through to the loader, is
  * counted (`cache_requests_total{result="error"}`) and logged at most once per 10 s.
@@ -67,40 +42,22 @@ const LOG_INTERVAL_MS = 10_000;
  * const user = await cache.getOrSet('user:7', () => repo.findById(7), { cache: 'users', ttl: hours(1), tags: ['users'] });
  */
 @Injectable()
-export class CacheService implements OnModuleInit {
+export class CacheService {
   private readonly logger = new Logger('Cache');
-  private readonly keys: RedisKeys;
-  private readonly tagKeys: RedisKeys;
+  /** Fail-open warnings, at most one per 10 s whatever the operation. */
+  private readonly failures = new RateLimitedLogger(this.logger, LOG_INTERVAL_MS);
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly l1?: LRUCache<string, L1Entry>;
-  private readonly instanceId = randomBytes(8).toString('hex');
-  private seq = 0;
-  private lastErrorLog = 0;
-  readonly channel: string;
-  /** Random source for XFetch and jitter; replaceable in tests. */
-  random: () => number = Math.random;
-
   private readonly requests;
   private readonly loads;
-  private readonly invalidations;
 
   constructor(
-    @InjectRedis('cache') private readonly redis: RedisClient,
-    @InjectRedis('state') private readonly state: RedisClient,
+    private readonly store: CacheStore,
+    private readonly l1: CacheL1,
     @Inject(CACHE_OPTIONS) private readonly options: ResolvedCacheOptions,
-    keys: RedisKeys,
     @Optional() metrics: MetricsService = MetricsService.standalone(),
+    /** Only the fleet lock (`lock: true`) needs it; absent when LockModule is not global. */
+    @Optional() private readonly locks?: LockService,
   ) {
-    this.keys = keys.namespace('cache');
-    this.tagKeys = keys.namespace('cache-tag');
-    this.channel = keys.namespace('cache').key('invalidations');
-    const { maxEntries, ttlMs } = options.l1;
-    if (maxEntries > 0)
-      this.l1 = new LRUCache<string, L1Entry>({
-        max: maxEntries,
-        ttl: ttlMs,
-        ttlAutopurge: false,
-      });
     this.requests = metrics.counter({
       name: 'cache_requests_total',
       help: 'Cache reads by cache and result',
@@ -111,24 +68,20 @@ export class CacheService implements OnModuleInit {
       help: 'Loader invocations by cache',
       labelNames: ['cache'],
     });
-    this.invalidations = metrics.counter({
-      name: 'cache_invalidations_total',
-      help: 'Invalidations applied, by cache and source (local call or remote broadcast)',
-      labelNames: ['cache', 'source'],
-    });
-  }
-
-  onModuleInit(): void {
-    defineScripts(this.redis, loadLuaScripts(join(__dirname, 'lua')));
   }
 
   get l1Enabled(): boolean {
-    return this.l1 !== undefined;
+    return this.l1.enabled;
+  }
+
+  /** The sharded pub/sub channel of L1 invalidations. */
+  get channel(): string {
+    return this.l1.channel;
   }
 
   /** The Redis key of a cache entry: `${prefix}:cache:${cache}:${key}` (key segments split on ':'). */
   entryKey(cache: string, key: string): string {
-    return this.keys.key(cache, ...key.split(':'));
+    return this.store.entryKey(cache, key);
   }
 
   /**
@@ -149,53 +102,58 @@ export class CacheService implements OnModuleInit {
     loader: () => Promise<T> | T,
     options: CacheOptions = {},
   ): Promise<CacheFetchResult<T>> {
+    if (options.lock && !this.locks)
+      throw new Error(
+        `Cache "${key}": the fleet-wide recompute lock (lock: true) needs LockService; import LockModule.forRoot({ isGlobal: true }) beside CacheModule, or drop the lock option`,
+      );
     const cache = options.cache ?? 'default';
     const k = this.entryKey(cache, key);
 
-    const local = this.l1?.get(k);
-    if (local) return this.count(cache, { value: local.value as T, result: 'hit' });
+    const local = this.l1.get(k);
+    if (local) return this.recordRequest(cache, { value: local.value as T, result: 'hit' });
 
-    let read: ReadOutcome;
+    let read: CacheRead;
     try {
-      read = await this.read(k, options.tags);
+      read = await this.store.read(k, options.tags);
     } catch (err) {
       this.failOpen('read', err);
       // Counted before loading: a loader that throws is still a request that missed.
       this.requests.inc({ cache, result: 'error' });
-      return { value: await this.load(cache, k, loader, options, true), result: 'error' };
+      const value = await this.load(cache, k, loader, options, { redisDown: true });
+      return { value, result: 'error' };
     }
 
     const env = read.envelope;
     if (env && read.freshLeft > 0) {
-      const value = await this.decode<T>(env);
-      if (this.shouldRefreshEarly(env.d, read.freshLeft, options.beta)) {
+      const value = await this.store.decode<T>(env);
+      if (shouldRefreshEarly(env.d, read.freshLeft, options.beta, Math.random)) {
         void this.refreshInBackground(cache, k, loader, options);
       } else {
-        this.l1?.set(
-          k,
-          { value, tags: env.t },
-          { ttl: Math.min(read.freshLeft, this.options.l1.ttlMs) },
-        );
+        this.l1.set(k, { value, tags: env.t }, read.freshLeft);
       }
-      return this.count(cache, { value, result: 'hit' });
+      return this.recordRequest(cache, { value, result: 'hit' });
     }
 
     if (env) {
       // Stale, within the grace window: one refresh runs; callers get the stale value, or the
       // fresh one if it arrives within the soft timeout.
-      const stale = await this.decode<T>(env);
+      const stale = await this.store.decode<T>(env);
       const refresh = this.refreshInBackground(cache, k, loader, options);
       if (options.timeout && options.timeout > 0) {
         const fresh = await raceTimeout(refresh, options.timeout).catch(
           (): typeof TIMED_OUT => TIMED_OUT,
         );
-        if (fresh !== TIMED_OUT) return this.count(cache, { value: fresh.value, result: 'miss' });
+        if (fresh !== TIMED_OUT)
+          return this.recordRequest(cache, { value: fresh.value, result: 'miss' });
       }
-      return this.count(cache, { value: stale, result: 'stale' });
+      return this.recordRequest(cache, { value: stale, result: 'stale' });
     }
 
     this.requests.inc({ cache, result: 'miss' });
-    return { value: await this.load(cache, k, loader, options, false), result: 'miss' };
+    return {
+      value: await this.load(cache, k, loader, options, { redisDown: false }),
+      result: 'miss',
+    };
   }
 
   async get<T>(
@@ -203,11 +161,11 @@ export class CacheService implements OnModuleInit {
     options: Pick<CacheOptions, 'cache' | 'tags'> = {},
   ): Promise<T | undefined> {
     const k = this.entryKey(options.cache ?? 'default', key);
-    const local = this.l1?.get(k);
+    const local = this.l1.get(k);
     if (local) return local.value as T;
     try {
-      const read = await this.read(k, options.tags);
-      return read.envelope ? await this.decode<T>(read.envelope) : undefined;
+      const read = await this.store.read(k, options.tags);
+      return read.envelope ? await this.store.decode<T>(read.envelope) : undefined;
     } catch (err) {
       this.failOpen('get', err);
       return undefined;
@@ -226,10 +184,11 @@ export class CacheService implements OnModuleInit {
     const cache = options.cache ?? 'default';
     const k = this.entryKey(cache, key);
     const body = serialize(key, value);
-    await this.store(k, body, value === null, options, deltaMs, Date.now()).catch((err) =>
-      this.failOpen('set', err),
-    );
-    await this.broadcast(cache, [k], []);
+    const write = { body, isNull: value === null, deltaMs, startedAt: Date.now() };
+    await this.store
+      .store(k, write, options, Math.random)
+      .catch((err) => this.failOpen('set', err));
+    await this.broadcast(cache, { keys: [k] });
   }
 
   /** Deletes keys everywhere: Redis, this instance's L1 and (broadcast) every other instance's L1. */
@@ -239,99 +198,35 @@ export class CacheService implements OnModuleInit {
     if (full.length === 0) return;
     // Fail open: the database write this eviction follows has already committed; a Redis
     // outage must not turn it into an error. The entry then lives until its TTL at most.
-    // A short-lived tombstone instead of a bare DEL: a load that began before this eviction
-    // (and so may hold the old value) is refused by the store script. Reads see a miss.
-    const tomb = `!${Date.now()}`;
-    await Promise.all(full.map((k) => this.redis.set(k, tomb, 'PX', TOMBSTONE_TTL_MS))).catch(
-      (err) => this.failOpen('del', err),
-    );
-    await this.broadcast(cache, full, []);
+    // A tombstone, not a bare DEL: a load that began before this eviction is not stored.
+    await this.store.tombstone(full).catch((err) => this.failOpen('del', err));
+    await this.broadcast(cache, { keys: full });
   }
 
   /** Voids every entry carrying one of the tags, on every instance: O(1) per tag. */
   async invalidateTags(tags: string[], options: Pick<CacheOptions, 'cache'> = {}): Promise<void> {
     if (tags.length === 0) return;
-    const now = Date.now();
-    const multi = this.state.multi();
-    for (const tag of tags) multi.set(this.tagKey(tag), String(now), 'PX', this.options.tagTtlMs);
-    await multi.exec().catch((err) => this.failOpen('invalidateTags', err));
-    await this.broadcast(options.cache ?? 'default', [], tags);
+    await this.store.invalidateTags(tags).catch((err) => this.failOpen('invalidateTags', err));
+    await this.broadcast(options.cache ?? 'default', { tags });
   }
 
   /** Deletes every entry of a cache whose key starts with `prefix` (SCAN-based; for operators). */
   async deleteByPrefix(cache: string, prefix = ''): Promise<number> {
-    const base = this.entryKey(cache, 'x').slice(0, -1);
-    const escaped = (base + prefix).replace(/[*?[\]\\]/g, '\\$&');
-    const n = await deleteByPattern(this.redis, `${escaped}*`);
-    this.l1?.clear();
-    await this.broadcast(cache, [], [], true);
+    const n = await this.store.deleteByPrefix(cache, prefix);
+    await this.broadcast(cache, { all: true });
     return n;
   }
 
-  // --- L1 coherence (called by CacheInvalidationListener) -------------------------------
-
-  /** Applies a broadcast from another instance. Returns false when it was this instance's own. */
-  applyRemote(raw: string, lastSeq: Map<string, number>): boolean {
-    let msg: InvalidationMessage & { c?: string; all?: boolean };
-    try {
-      msg = JSON.parse(raw) as InvalidationMessage & { c?: string; all?: boolean };
-    } catch {
-      return false;
-    }
-    if (msg.o === this.instanceId) return false;
-    const last = lastSeq.get(msg.o);
-    lastSeq.set(msg.o, msg.s);
-    if (!this.l1) return true;
-    if ((last !== undefined && msg.s !== last + 1) || msg.all) {
-      // A gap: a message was lost (pub/sub is at-most-once). Drop everything rather than serve stale.
-      this.l1.clear();
-    } else {
-      for (const k of msg.k ?? []) this.l1.delete(k);
-      if (msg.t?.length) this.dropTaggedFromL1(msg.t);
-    }
-    this.invalidations.inc({ cache: msg.c ?? 'default', source: 'remote' });
-    return true;
-  }
-
+  /** Empties this instance's L1 (other instances keep theirs). */
   clearL1(): void {
-    this.l1?.clear();
+    this.l1.clear();
   }
 
   // --- internals ------------------------------------------------------------------
 
-  private tagKey(tag: string): string {
-    // One hash tag for all tag keys: a single MGET reads them on a Cluster.
-    return this.tagKeys.tagged('tags', tag);
-  }
-
-  private async read(k: string, callTags?: string[]): Promise<ReadOutcome> {
-    // Fail fast while disconnected: queued commands would wait for the command timeout.
-    if (isDisconnected(this.redis)) throw new Error(`cache connection is ${this.redis.status}`);
-    const tagsKnown = callTags && callTags.length > 0;
-    const [entry, tagTimes] = await Promise.all([
-      this.redis.cacheRead(k),
-      tagsKnown
-        ? this.state.mget(...callTags.map((t) => this.tagKey(t)))
-        : Promise.resolve(undefined),
-    ]);
-    const [raw, pttl] = entry;
-    if (raw === null || pttl === -2 || raw.startsWith('!')) return { freshLeft: 0 };
-    const envelope = JSON.parse(raw) as CacheEnvelope;
-    let times = tagTimes;
-    if (!tagsKnown && envelope.t && envelope.t.length > 0) {
-      times = await this.state.mget(...envelope.t.map((t) => this.tagKey(t)));
-    }
-    if (times?.some((t: string | null) => t !== null && Number(t) >= envelope.c))
-      return { freshLeft: 0 };
-    const freshLeft = pttl < 0 ? Number.MAX_SAFE_INTEGER : pttl - envelope.g;
-    return { envelope, freshLeft };
-  }
-
-  /** XFetch: refresh early when −δ·β·ln(u) ≥ remaining fresh time, u ∈ (0, 1]. */
-  shouldRefreshEarly(deltaMs: number, freshLeftMs: number, beta = 1): boolean {
-    if (beta <= 0 || deltaMs <= 0) return false;
-    const u = 1 - this.random();
-    return -deltaMs * beta * Math.log(u) >= freshLeftMs;
+  /** Drops the change from L1 here and broadcasts it; a failed publish fails open. */
+  private async broadcast(cache: string, change: L1Change): Promise<void> {
+    await this.l1.broadcast(cache, change).catch((err) => this.failOpen('publish', err));
   }
 
   private refreshInBackground<T>(
@@ -340,7 +235,7 @@ export class CacheService implements OnModuleInit {
     loader: () => Promise<T> | T,
     options: CacheOptions,
   ): Promise<{ done: true; value: T }> {
-    const p = this.load(cache, k, loader, options, false).then((value) => ({
+    const p = this.load(cache, k, loader, options, { redisDown: false }).then((value) => ({
       done: true as const,
       value,
     }));
@@ -358,17 +253,17 @@ export class CacheService implements OnModuleInit {
     k: string,
     loader: () => Promise<T> | T,
     options: CacheOptions,
-    redisDown: boolean,
+    mode: LoadMode,
   ): Promise<T> {
     const existing = this.inflight.get(k) as Promise<T> | undefined;
     if (existing) return this.withHardTimeout(k, existing, options);
     const run = (async () => {
       try {
-        if (options.lock && !redisDown) {
+        if (options.lock && !mode.redisDown) {
           const fromFleet = await this.loadUnderFleetLock(cache, k, loader, options);
           if (fromFleet.found) return fromFleet.value;
         }
-        return await this.loadAndStore(cache, k, loader, options, redisDown);
+        return await this.loadAndStore(cache, k, loader, options, mode);
       } finally {
         this.inflight.delete(k);
       }
@@ -382,23 +277,22 @@ export class CacheService implements OnModuleInit {
     k: string,
     loader: () => Promise<T> | T,
     options: CacheOptions,
-    redisDown: boolean,
+    mode: LoadMode,
   ): Promise<T> {
-    const started = Date.now();
+    const startedAt = Date.now();
     this.loads.inc({ cache });
     const value = await loader();
-    const delta = Date.now() - started;
-    if (value === undefined || redisDown) return value;
+    const deltaMs = Date.now() - startedAt;
+    if (value === undefined || mode.redisDown) return value;
     const body = serialize(k, value);
     try {
-      const stored = await this.store(k, body, value === null, options, delta, started);
-      if (stored && this.l1 && value !== null)
+      const write = { body, isNull: value === null, deltaMs, startedAt };
+      const stored = await this.store.store(k, write, options, Math.random);
+      if (stored && this.l1.enabled && value !== null)
         this.l1.set(
           k,
           { value: deserialize(body), tags: options.tags },
-          {
-            ttl: Math.min(options.ttl ?? this.options.defaultTtlMs, this.options.l1.ttlMs),
-          },
+          options.ttl ?? this.options.defaultTtlMs,
         );
     } catch (err) {
       this.failOpen('store', err);
@@ -406,103 +300,55 @@ export class CacheService implements OnModuleInit {
     return value;
   }
 
+  /**
+   * Across the fleet, one instance loads a cold key: the one that takes the lock (LockService,
+   * no wait). The others poll the entry until the holder has stored it and return that value;
+   * they load it themselves (found: false) when the lock goes without a value, when `wait`
+   * runs out, or when Redis fails (fail open). The lease is not extended: a load that outlives
+   * the lock's `ttl` lets the waiters load too.
+   */
   private async loadUnderFleetLock<T>(
     cache: string,
     k: string,
     loader: () => Promise<T> | T,
     options: CacheOptions,
-  ): Promise<{ found: true; value: T } | { found: false }> {
+  ): Promise<FleetOutcome<T>> {
+    const locks = this.locks!; // checked in fetch()
     const lockOpts = typeof options.lock === 'object' ? options.lock : {};
-    const ttl = lockOpts.ttl ?? 10_000;
+    const ttl = lockOpts.ttl ?? DEFAULT_FLEET_LOCK_TTL_MS;
     const wait = lockOpts.wait ?? ttl;
-    const lockKey = `${k}:lock`;
-    const token = randomBytes(16).toString('hex');
-    const acquired =
-      (await this.redis.set(lockKey, token, 'PX', ttl, 'NX').catch(() => null)) === 'OK';
-    if (!acquired && isDisconnected(this.redis)) return { found: false };
-    if (acquired) {
+    const resource = this.store.fleetLockResource(k);
+    let handle: LockHandle | undefined;
+    try {
+      handle = await locks.acquire(resource, { ttl });
+    } catch (err) {
+      if (!(err instanceof LockNotAcquiredError)) {
+        this.failOpen('fleet lock', err); // Redis unavailable: load it ourselves
+        return { found: false };
+      }
+    }
+    if (handle) {
       try {
-        return { found: true, value: await this.loadAndStore(cache, k, loader, options, false) };
+        const value = await this.loadAndStore(cache, k, loader, options, { redisDown: false });
+        return { found: true, value };
       } finally {
-        await this.redis.compareAndDelete(lockKey, token).catch(() => undefined);
+        await handle.release().catch(() => undefined);
       }
     }
     // Another instance is loading: wait for its value rather than load again.
     const deadline = Date.now() + wait;
     try {
       while (Date.now() < deadline) {
-        await sleep(20 + Math.floor(this.random() * 30));
-        const read = await this.read(k, options.tags);
+        await sleep(20 + Math.floor(Math.random() * 30));
+        const read = await this.store.read(k, options.tags);
         if (read.envelope && read.freshLeft > 0)
-          return { found: true, value: await this.decode<T>(read.envelope) };
-        if ((await this.redis.exists(lockKey)) === 0) break;
+          return { found: true, value: await this.store.decode<T>(read.envelope) };
+        if (!(await locks.isHeld(resource))) break;
       }
     } catch (err) {
       this.failOpen('lock wait', err); // load it ourselves
     }
     return { found: false };
-  }
-
-  private async store(
-    k: string,
-    body: string,
-    isNull: boolean,
-    options: CacheOptions,
-    delta: number,
-    started: number,
-  ): Promise<boolean> {
-    let ttl = options.ttl ?? this.options.defaultTtlMs;
-    if (isNull) {
-      ttl = options.negativeTtl ?? Math.min(ttl, NEGATIVE_TTL_CAP);
-      if (ttl <= 0) return false;
-    }
-    if (options.jitter && options.jitter > 0)
-      ttl = Math.max(1, Math.round(ttl * (1 - Math.min(options.jitter, 1) * this.random())));
-    const grace = isNull ? 0 : (options.staleTtl ?? 0);
-    const threshold = this.options.compressThresholdBytes;
-    const compress = threshold > 0 && Buffer.byteLength(body) > threshold;
-    const envelope: CacheEnvelope = {
-      v: compress ? (await gzip(body)).toString('base64') : body,
-      ...(compress ? { z: 1 as const } : {}),
-      d: delta,
-      c: started,
-      g: grace,
-      ...(options.tags?.length ? { t: options.tags } : {}),
-    };
-    const px = Math.min(ttl + grace, this.options.tagTtlMs);
-    return (await this.redis.cacheStore(k, JSON.stringify(envelope), px, started)) === 1;
-  }
-
-  private async decode<T>(env: CacheEnvelope): Promise<T> {
-    return deserialize<T>(env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v);
-  }
-
-  private async broadcast(
-    cache: string,
-    keys: string[],
-    tags: string[],
-    all = false,
-  ): Promise<void> {
-    for (const k of keys) this.l1?.delete(k);
-    if (tags.length) this.dropTaggedFromL1(tags);
-    this.invalidations.inc({ cache, source: 'local' });
-    const msg = {
-      o: this.instanceId,
-      s: ++this.seq,
-      c: cache,
-      ...(keys.length ? { k: keys } : {}),
-      ...(tags.length ? { t: tags } : {}),
-      ...(all ? { all } : {}),
-    };
-    await this.redis
-      .spublish(this.channel, JSON.stringify(msg))
-      .catch((err) => this.failOpen('publish', err));
-  }
-
-  private dropTaggedFromL1(tags: string[]): void {
-    if (!this.l1) return;
-    const set = new Set(tags);
-    for (const [k, e] of this.l1.entries()) if (e.tags?.some((t) => set.has(t))) this.l1.delete(k);
   }
 
   private withHardTimeout<T>(k: string, p: Promise<T>, options: CacheOptions): Promise<T> {
@@ -513,24 +359,17 @@ export class CacheService implements OnModuleInit {
     });
   }
 
-  private count<T>(cache: string, r: CacheFetchResult<T>): CacheFetchResult<T> {
+  /** Counts the request in `cache_requests_total{cache, result}` and returns the result as is. */
+  private recordRequest<T>(cache: string, r: CacheFetchResult<T>): CacheFetchResult<T> {
     this.requests.inc({ cache, result: r.result satisfies CacheResult });
     return r;
   }
 
   private failOpen(op: string, err: unknown): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog > LOG_INTERVAL_MS) {
-      this.lastErrorLog = now;
-      this.logger.warn(
-        `cache ${op} failed, serving from the source (fail open): ${(err as Error).message}`,
-      );
-    }
+    this.failures.warn(
+      `cache ${op} failed, serving from the source (fail open): ${(err as Error).message}`,
+    );
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 const TIMED_OUT = Symbol('timed out');

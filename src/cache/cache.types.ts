@@ -23,7 +23,11 @@ export interface CacheOptions {
   timeout?: number;
   /** Hard timeout: stop waiting for the loader after this long and fail with CacheLoadTimeoutError (the load goes on and is stored). */
   hardTimeout?: number;
-  /** Fleet-wide recompute lock: across all instances, one loads a cold key while the others wait for its value. */
+  /**
+   * Fleet-wide recompute lock: across all instances, one loads a cold key while the others wait
+   * for its value. Taken with `LockService` (needs `LockModule`, global), lease `ttl` (default
+   * 10 s, not extended); the others wait at most `wait` (default `ttl`). Fails open.
+   */
   lock?: boolean | { ttl?: number; wait?: number };
 }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { RateLimitedLogger } from '../common';
 import { Database, PG, pgErrorCode } from '../database';
 import { MetricsService } from '../metrics';
 import type { RedisClient } from '../redis';
@@ -24,11 +25,12 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 @Injectable()
 export class CounterService implements OnModuleInit {
   private readonly logger = new Logger('Counters');
+  /** Fail-open warnings of `tryHit`, at most one per 10 s. */
+  private readonly failures = new RateLimitedLogger(this.logger, 10_000);
   private readonly keys: RedisKeys;
   private readonly defs = new Map<string, CounterDefinition>();
   private readonly flushes;
   private readonly hits;
-  private lastLog = 0;
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -87,13 +89,9 @@ export class CounterService implements OnModuleInit {
       return r;
     } catch (err) {
       this.hits.inc({ counter, result: 'error' });
-      const now = Date.now();
-      if (now - this.lastLog > 10_000) {
-        this.lastLog = now;
-        this.logger.warn(
-          `${counter}: not counted, Redis unavailable (fail open): ${(err as Error).message}`,
-        );
-      }
+      this.failures.warn(
+        `${counter}: not counted, Redis unavailable (fail open): ${(err as Error).message}`,
+      );
       return { pending: 0, flushing: 0, flushingBatch: null };
     }
   }

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { currentProcess, ProcessIdentity } from '../common';
+import { currentProcess, ProcessIdentity, sleep } from '../common';
 import type { AppConfig } from '../config';
 import { PgliteWireServer } from '../database';
 import { RedisServerProcess } from '../redis';
@@ -137,7 +137,7 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
     }
     if (Date.now() > deadline)
       throw new EmbeddedServiceBusyError(o.label, e.owner, o.dataDir, o.variable, waitMs);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS);
   }
 }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sleep } from '../common';
 import { MetricsService } from '../metrics';
 import type { RedisClient } from '../redis';
 import {
@@ -24,8 +25,6 @@ const FENCE_MEMORY_MS = 60_000;
 const RELEASE_LUA = loadLuaScripts(join(__dirname, '..', 'redis', 'lua')).find(
   (s) => s.name === 'compareAndDelete',
 )!.lua;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * A held lease. `signal` fires when the lease is lost: an extension found another owner, or the
@@ -205,6 +204,25 @@ export class LockService implements OnModuleInit {
         throw new LockNotAcquiredError(resource);
       }
       await sleep(pause);
+    }
+  }
+
+  /**
+   * Whether someone holds `resource` now: a read, not an acquisition (the answer may change at
+   * once). For a caller that waits on the holder's work by watching its result, and needs to
+   * know when the holder has gone without producing it. Throws LockUnavailableError when Redis
+   * cannot be reached.
+   *
+   * @example
+   * while (!(await readResult()) && (await locks.isHeld('report:daily'))) await sleep(50);
+   */
+  async isHeld(resource: string): Promise<boolean> {
+    if (isDisconnected(this.redis))
+      throw new LockUnavailableError(resource, `connection is ${this.redis.status}`);
+    try {
+      return (await this.redis.exists(this.lockKey(resource))) === 1;
+    } catch (err) {
+      throw new LockUnavailableError(resource, (err as Error).message);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   type ThrottlerModuleOptions,
 } from '@nestjs/throttler';
 import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.interface';
+import { RateLimitedLogger } from '../common';
 import { HttpContext } from '../http';
 import { MetricsService } from '../metrics';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
@@ -27,8 +28,7 @@ const LOG_INTERVAL_MS = 10_000;
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly log = new Logger('RateLimit');
-  private lastLog = 0;
+  private readonly failures = new RateLimitedLogger(new Logger('RateLimit'), LOG_INTERVAL_MS);
   private readonly decisions;
 
   constructor(
@@ -67,13 +67,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     } catch (err) {
       if (err instanceof RangeError) throw err; // a misconfigured throttler, not Redis
       this.decisions.inc({ result: 'error' });
-      const now = Date.now();
-      if (now - this.lastLog > LOG_INTERVAL_MS) {
-        this.lastLog = now;
-        this.log.warn(
-          `rate limiting skipped, Redis unavailable (fail open): ${(err as Error).message}`,
-        );
-      }
+      this.failures.warn(
+        `rate limiting skipped, Redis unavailable (fail open): ${(err as Error).message}`,
+      );
       return true;
     }
     const windowS = Math.ceil(ttl / 1000);

@@ -18,6 +18,7 @@ import {
   pidAlive,
   ProcessIdentity,
   sameProcess,
+  sleep,
 } from '../common';
 
 /**
@@ -107,7 +108,7 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
+    await sleep(stepMs);
   }
   return check();
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { RateLimitedLogger, sleep } from '../common';
 import { Cluster, ClusterOptions, Command, Redis, RedisOptions, ReplyError } from 'ioredis';
 import type { RedisClient } from './redis.constants';
 import { RedisUnavailableError } from './redis.errors';
@@ -85,7 +86,7 @@ export class StallBreaker {
           await probe();
           this.close();
         } catch {
-          await new Promise((r) => setTimeout(r, this.probeEveryMs).unref());
+          await sleep(this.probeEveryMs, { unref: true });
         }
       }
     } finally {
@@ -307,8 +308,7 @@ export function attachConnectionLogging(
   logger: Logger,
 ): void {
   trackReady(client);
-  let lastErrorAt = 0;
-  let suppressed = 0;
+  const errors = new RateLimitedLogger(logger, ERROR_LOG_INTERVAL_MS);
   client.on('connect', () => logger.log(`redis ${name}: connected to ${where}`));
   client.on('ready', () => logger.log(`redis ${name}: ready`));
   client.on('close', () => logger.warn(`redis ${name}: connection closed`));
@@ -316,17 +316,7 @@ export function attachConnectionLogging(
     logger.debug(`redis ${name}: reconnecting in ${delay} ms`),
   );
   client.on('end', () => logger.log(`redis ${name}: connection ended`));
-  client.on('error', (err: Error) => {
-    const now = Date.now();
-    if (now - lastErrorAt < ERROR_LOG_INTERVAL_MS) {
-      suppressed += 1;
-      return;
-    }
-    const extra = suppressed > 0 ? ` (${suppressed} similar errors suppressed)` : '';
-    lastErrorAt = now;
-    suppressed = 0;
-    logger.error(`redis ${name}: ${err.message}${extra}`);
-  });
+  client.on('error', (err: Error) => errors.error(`redis ${name}: ${err.message}`));
 }
 
 /**

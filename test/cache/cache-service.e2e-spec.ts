@@ -1,4 +1,5 @@
 import { CacheService, CacheSerializationError } from '../../src/cache';
+import { LockService } from '../../src/lock';
 import { getRedisToken, RedisClient } from '../../src/redis';
 import { Cluster } from 'ioredis';
 import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
@@ -70,6 +71,32 @@ describe('CacheService against real Redis', () => {
     );
     expect(l2.calls).toBe(1);
     expect(new Set(values)).toEqual(new Set(['v']));
+  });
+
+  it('with the fleet lock, a waiter loads the value itself when the holder fails without storing one', async () => {
+    const k = key();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const holder = cacheA.getOrSet(
+      k,
+      async () => {
+        await gate;
+        throw new Error('db down');
+      },
+      { lock: true },
+    );
+    // The holder's lock is LockService's, on the entry key without the app prefix.
+    const locks = a.app.get(LockService);
+    expect(await eventually(() => locks.isHeld(`cache:default:${k}`), Boolean)).toBe(true);
+    const own = slowLoader('loaded by the waiter', 1);
+    const waiter = cacheB.getOrSet(k, own.fn, { lock: true });
+    await sleep(100);
+    expect(own.calls).toBe(0); // waiting for the holder's value, not loading
+    release();
+    await expect(holder).rejects.toThrow('db down');
+    expect(await waiter).toBe('loaded by the waiter');
+    expect(own.calls).toBe(1);
+    expect(await locks.isHeld(`cache:default:${k}`)).toBe(false);
   });
 
   it('never stores a value loaded before an eviction (the lost-invalidation race)', async () => {

@@ -68,6 +68,17 @@ describe('LockService against real Redis', () => {
     expect(a.token).toMatch(/^[0-9a-f]{32}$/); // 128 random bits
   });
 
+  it('isHeld says whether a resource is held now, without taking it', async () => {
+    const r = resource();
+    expect(await locks.isHeld(r)).toBe(false);
+    expect(await redis.exists(locks.lockKey(r))).toBe(0); // asking took nothing
+    const h = await locks.acquire(r, { ttl: 5_000 });
+    expect(await locks.isHeld(r)).toBe(true);
+    expect(await locks.isHeld(resource())).toBe(false); // another resource
+    await h.release();
+    expect(await locks.isHeld(r)).toBe(false);
+  });
+
   it('fires the signal of a holder whose lease ran out, and its late release does not free the next holder', async () => {
     const r = resource();
     const stale = await locks.acquire(r, { ttl: 200 }); // no extension: as if the process was paused

@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { CacheService } from '../../src/cache';
 import type { RedisTopology } from '../../src/redis';
 import { Inventory, MinimalAppModule } from '../fixtures/minimal-app';
 import { http, PLATFORMS, sharedRedisEnv, testPrefix } from '../support/app';
@@ -82,5 +83,13 @@ describe.each(PLATFORMS)('a minimal app reusing our modules, on %s', (platform) 
     );
     expect(res.filter((r) => r.status === 201)).toHaveLength(1);
     expect(res.filter((r) => r.status === 409)).toHaveLength(4);
+  });
+
+  it('caches without a global LockModule, refusing only the fleet lock (lock: true) with an error naming what it needs', async () => {
+    const cache = app.get(CacheService);
+    expect(await cache.getOrSet('plain', () => 'v')).toBe('v');
+    await expect(cache.getOrSet('fleet', () => 'v', { lock: true })).rejects.toThrow(
+      /lock: true.*LockModule/,
+    );
   });
 });

@@ -6,7 +6,8 @@ export type RedisClient = Redis | Cluster;
 /**
  * Connection roles (see docs/architecture.md):
  * - `state`: queues, sessions, locks, rate limits, counters, streams. Must be a `noeviction` instance.
- * - `cache`: cached values and tag versions. May be an evictable (`allkeys-lru`) instance.
+ * - `cache`: cached values and derived lists. May be an evictable (`allkeys-lru`) instance (tag
+ *   timestamps live on `state`).
  */
 export type RedisRole = 'state' | 'cache';
 export const REDIS_ROLES: readonly RedisRole[] = ['state', 'cache'];

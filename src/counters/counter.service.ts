@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { RateLimitedLogger } from '../common';
 import { Database, PG, pgErrorCode } from '../database';
+import type { Queryable } from '../database';
 import { MetricsService } from '../metrics';
 import type { RedisClient } from '../redis';
 import { isDisconnected, InjectRedis, RedisKeys, defineScripts, loadLuaScripts } from '../redis';
@@ -109,16 +110,38 @@ export class CounterService implements OnModuleInit {
   }
 
   /**
-   * The live value from a database value read in the same snapshot as whether the flushing
-   * batch is already applied (see `batchAppliedSql`).
+   * The live value of a counted row, from a {@link hit} reading: the row's database value
+   * (`valueOf(row)`) plus the increments not yet in it. `read` loads the row (null: no such row)
+   * on the connection it is given. When the reading saw a batch being flushed, the row and
+   * whether the database already applied that batch are read in one snapshot (a REPEATABLE READ
+   * transaction), so the live value neither misses nor double-counts a batch whose flush
+   * commits meanwhile; otherwise the row is read alone.
+   *
+   * @example
+   * const reading = await counters.tryHit('page-views', id);
+   * const found = await counters.readLive(reading, (db) => pages.findById(id, db), (p) => p.views);
+   * if (found) return { ...found.row, views: found.live };
    */
-  live(dbValue: number, reading: CounterReading, batchApplied: boolean): number {
-    return dbValue + reading.pending + (batchApplied ? 0 : reading.flushing);
-  }
-
-  /** SQL expression, for the same query that reads the column: is batch `$n` already applied? */
-  batchAppliedSql(param: string): string {
-    return `EXISTS (SELECT 1 FROM counter_flushes WHERE batch_id = ${param})`;
+  async readLive<T>(
+    reading: CounterReading,
+    read: (db: Queryable) => Promise<T | null>,
+    valueOf: (row: T) => number,
+  ): Promise<{ row: T; live: number } | null> {
+    const batch = reading.flushingBatch;
+    if (batch === null) {
+      const row = await read(this.db);
+      return row === null ? null : { row, live: valueOf(row) + reading.pending };
+    }
+    return this.db.transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const row = await read(tx);
+      if (row === null) return null;
+      const [{ applied }] = await tx.query<{ applied: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM counter_flushes WHERE batch_id = $1) AS applied',
+        [batch],
+      );
+      return { row, live: valueOf(row) + reading.pending + (applied ? 0 : reading.flushing) };
+    });
   }
 
   /** Flushes every counter; returns how many increments were written. */

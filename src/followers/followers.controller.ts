@@ -9,9 +9,9 @@ import {
   Post,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { InvalidReferenceError, NotFoundError } from '../common';
+import { InvalidReferenceError } from '../common';
 import { ApiIdParam, ApiStandardResponses, ParseIdPipe } from '../http';
-import { UsersRepository } from '../users';
+import { UsersService } from '../users';
 import {
   FollowDto,
   FollowedDto,
@@ -31,7 +31,7 @@ const REDIS_DOWN = 'Redis is unavailable (followers live only in Redis)';
 export class FollowersController {
   constructor(
     private readonly followers: FollowersService,
-    private readonly users: UsersRepository,
+    private readonly users: UsersService,
   ) {}
 
   @Post(':id/followers')
@@ -53,7 +53,7 @@ export class FollowersController {
     @Body() dto: FollowDto,
   ): Promise<{ userId: number; followerId: number; following: true }> {
     if (dto.followerId === id) throw new BadRequestException('a user cannot follow themselves');
-    await this.requireUser(id);
+    await this.users.requireExists(id);
     if (!(await this.users.exists(dto.followerId)))
       throw new InvalidReferenceError('followerId', dto.followerId);
     await this.followers.follow(id, dto.followerId);
@@ -74,7 +74,7 @@ export class FollowersController {
     @Param('id', ParseIdPipe) id: number,
     @Param('followerId', ParseIdPipe) followerId: number,
   ): Promise<void> {
-    await this.requireUser(id);
+    await this.users.requireExists(id);
     await this.followers.unfollow(id, followerId);
   }
 
@@ -88,7 +88,7 @@ export class FollowersController {
   async list(
     @Param('id', ParseIdPipe) id: number,
   ): Promise<{ userId: number; followers: number[] }> {
-    await this.requireUser(id);
+    await this.users.requireExists(id);
     return { userId: id, followers: await this.followers.list(id) };
   }
 
@@ -104,7 +104,7 @@ export class FollowersController {
     @Param('id', ParseIdPipe) id: number,
     @Param('followerId', ParseIdPipe) followerId: number,
   ): Promise<{ following: boolean }> {
-    await this.requireUser(id);
+    await this.users.requireExists(id);
     return { following: await this.followers.isFollowing(id, followerId) };
   }
 
@@ -121,11 +121,7 @@ export class FollowersController {
     @Param('id', ParseIdPipe) id: number,
     @Param('otherId', ParseIdPipe) otherId: number,
   ): Promise<{ userId: number; otherId: number; mutuals: number[] }> {
-    await Promise.all([this.requireUser(id), this.requireUser(otherId)]);
+    await Promise.all([this.users.requireExists(id), this.users.requireExists(otherId)]);
     return { userId: id, otherId, mutuals: await this.followers.mutual(id, otherId) };
-  }
-
-  private async requireUser(id: number): Promise<void> {
-    if (!(await this.users.exists(id))) throw new NotFoundError('user', id);
   }
 }

@@ -221,8 +221,8 @@ const REQUEST_ID_PARAMETER: ParameterObject = {
 };
 
 const TAGS: [string, string][] = [
-  ['users', 'Users: cache-aside reads, locked updates, write-through derived data'],
-  ['posts', 'Posts: write-through to Redis lists and counters'],
+  ['users', 'Users: cache-aside reads and locked updates'],
+  ['posts', 'Posts, and a user’s recent posts and post count (write-through to Redis)'],
   ['pages', 'Pages: view counters with write-back, unique visitors (HyperLogLog)'],
   ['leaderboard', 'Leaderboards on sorted sets (Redis is the source of truth)'],
   ['followers', 'Followers on sets (Redis is the source of truth)'],

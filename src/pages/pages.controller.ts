@@ -48,18 +48,17 @@ export class PagesController {
   })
   async get(@Param('id', ParseIdPipe) id: number, @Req() req: unknown): Promise<Page> {
     const reading = await this.counters.tryHit(PAGE_VIEWS.name, id);
-    const page = await this.pages.findWithBatch(
-      id,
-      reading.flushingBatch,
-      this.counters.batchAppliedSql('$2'),
+    const found = await this.counters.readLive(
+      reading,
+      (db) => this.pages.findById(id, db),
+      (page) => page.views,
     );
-    if (!page) {
+    if (!found) {
       if (reading.pending > 0) await this.counters.tryHit(PAGE_VIEWS.name, id, -1); // no such page: take the count back
       throw new NotFoundError('page', id);
     }
     await this.visitors.record(id, this.visitorOf(req)).catch(() => undefined); // best effort, like the count
-    const { batchApplied, ...rest } = page;
-    return { ...rest, views: this.counters.live(page.views, reading, batchApplied) };
+    return { ...found.row, views: found.live };
   }
 
   @Get(':id/unique-visitors')

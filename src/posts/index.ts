@@ -1,4 +1,4 @@
 export * from './posts.module';
 export * from './posts.repository';
-export * from './posts.cache';
+export * from './recent-posts.cache';
 export * from './posts.dto';

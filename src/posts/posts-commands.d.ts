@@ -1,4 +1,4 @@
-// Typed commands for the scripts in ./lua (registered on the cache client by PostsCache).
+// Typed commands for the scripts in ./lua (registered on the cache client by RecentPostsCache).
 import 'ioredis';
 
 declare module 'ioredis' {

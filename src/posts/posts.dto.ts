@@ -35,3 +35,9 @@ export class PostDto {
   @ApiProperty({ example: 'Cache-aside in one decorator.' }) content: string;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: Date;
 }
+
+/** `GET /api/users/:id/stats` (the schema keeps its name from when the route lived in users). */
+export class UserStatsDto {
+  @ApiProperty({ type: 'integer', minimum: 0, example: 3, description: 'posts the user wrote' })
+  postCount: number;
+}

@@ -11,9 +11,7 @@ import {
 import { ApiTags } from '@nestjs/swagger';
 import { CacheEvict, Cached } from '../cache';
 import { ApiIdParam, ApiStandardResponses, RESPONSE_HEADERS, ParseIdPipe } from '../http';
-import { PostDto, PostsCache } from '../posts';
-import type { Post as PostEntity } from '../posts';
-import { CreateUserDto, UpdateUserDto, UserDto, UserStatsDto } from './users.dto';
+import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
 import { User } from './users.repository';
 import { UsersService } from './users.service';
 
@@ -24,10 +22,7 @@ const NO_USER = 'No user with this id';
 @ApiTags('users')
 @Controller('api/users')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly derived: PostsCache,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Post()
   @HttpCode(201)
@@ -85,30 +80,5 @@ export class UsersController {
       throw new BadRequestException('provide at least one of: email, name');
     }
     return this.users.update(id, dto);
-  }
-
-  @Get(':id/posts')
-  @ApiIdParam('id', 'user id')
-  @ApiStandardResponses({
-    summary:
-      'The user’s 50 most recent posts, newest first (from Redis, rebuilt from the database)',
-    success: { status: 200, description: 'Posts, newest first', type: [PostDto] },
-    errors: { 400: BAD_ID, 404: NO_USER },
-  })
-  async recentPosts(@Param('id', ParseIdPipe) id: number): Promise<PostEntity[]> {
-    await this.users.get(id);
-    return this.derived.recent(id);
-  }
-
-  @Get(':id/stats')
-  @ApiIdParam('id', 'user id')
-  @ApiStandardResponses({
-    summary: 'The user’s post count (from Redis, rebuilt from the database)',
-    success: { status: 200, description: 'Counts', type: UserStatsDto },
-    errors: { 400: BAD_ID, 404: NO_USER },
-  })
-  async stats(@Param('id', ParseIdPipe) id: number): Promise<{ postCount: number }> {
-    await this.users.get(id);
-    return this.derived.stats(id);
   }
 }

@@ -45,8 +45,3 @@ export class UserDto {
   email: string;
   @ApiProperty({ example: 'Ada Lovelace' }) name: string;
 }
-
-export class UserStatsDto {
-  @ApiProperty({ type: 'integer', minimum: 0, example: 3, description: 'posts the user wrote' })
-  postCount: number;
-}

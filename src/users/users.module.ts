@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
-import { PostsModule } from '../posts';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
+/** Users. Other modules go through `UsersService` (`get`, `exists`, `requireExists`). */
 @Module({
-  imports: [PostsModule],
   controllers: [UsersController],
   providers: [UsersRepository, UsersService],
-  exports: [UsersService, UsersRepository],
+  exports: [UsersService],
 })
 export class UsersModule {}

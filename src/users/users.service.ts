@@ -14,6 +14,19 @@ export class UsersService {
     return user;
   }
 
+  /** Whether user `id` exists (a cheaper read than {@link get}). */
+  exists(id: number): Promise<boolean> {
+    return this.users.exists(id);
+  }
+
+  /**
+   * Throws NotFoundError (404) unless user `id` exists: for routes under `/api/users/:id` that
+   * other modules serve (posts, followers).
+   */
+  async requireExists(id: number): Promise<void> {
+    if (!(await this.users.exists(id))) throw new NotFoundError('user', id);
+  }
+
   create(dto: CreateUserDto): Promise<User> {
     return this.users.create({ email: dto.email.toLowerCase(), name: dto.name });
   }

@@ -3,7 +3,8 @@ import { ApiOkResponse } from '@nestjs/swagger';
 import { CacheEvict, Cached, CacheService } from '../../src/cache';
 import { ParseIdPipe } from '../../src/http';
 import { getRedisToken, RedisClient } from '../../src/redis';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { http } from '../support/app';
+import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 
 const calls = { profile: 0, post: 0, item: 0 };
 
@@ -60,21 +61,16 @@ class TestCacheController {
 @Module({ controllers: [TestCacheController], providers: [ItemsService] })
 class TestCacheModule {}
 
-describe.each(PLATFORMS)('@Cached / @CacheEvict on %s', (platform) => {
-  let t: TestApp;
+const appOptions: PlatformAppOptions = {
+  extraModules: [TestCacheModule],
+  env: { CACHE_COMPRESS_THRESHOLD_BYTES: '200' },
+};
+
+describeOnPlatforms('@Cached / @CacheEvict', appOptions, (t, platform) => {
   let items: ItemsService;
 
   beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      extraModules: [TestCacheModule],
-      env: { CACHE_COMPRESS_THRESHOLD_BYTES: '200' },
-    });
     items = t.app.get(ItemsService);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it("never serves one caller's response to another by default", async () => {

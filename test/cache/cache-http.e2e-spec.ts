@@ -9,6 +9,7 @@ import {
   testPrefix,
   openSharedTestDatabase,
 } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 async function loads(url: string, cache = 'users'): Promise<number> {
@@ -26,16 +27,7 @@ async function newUser(url: string, tag: string): Promise<number> {
   return res.body.id as number;
 }
 
-describe.each(PLATFORMS)('cached endpoints on %s', (platform) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
+describeOnPlatforms('cached endpoints', (t) => {
   it('GET /api/users/:id is cache-aside: MISS, then HIT; PATCH evicts so the next read is fresh', async () => {
     const id = await newUser(t.url, 'aside');
     const first = await http(`${t.url}/api/users/${id}`);

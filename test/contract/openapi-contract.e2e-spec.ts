@@ -1,5 +1,6 @@
 import { LockService } from '../../src/lock';
 import { createTestApp, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 import { ApiContract, headerRecord, Operation, SeenResponse } from '../support/openapi';
 import { startRedisServer, TestRedis } from '../support/redis';
 import {
@@ -208,15 +209,10 @@ function absentCases(contract: ApiContract): Case[] {
   return cases;
 }
 
-describe.each(PLATFORMS)('OpenAPI contract on %s', (platform) => {
-  let t: TestApp;
+describeOnPlatforms('OpenAPI contract', (t) => {
   let contract: ApiContract;
   beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
     contract = await ApiContract.load(t.url);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('the document is valid OpenAPI 3.0 and describes every operation completely', () => {
@@ -374,19 +370,12 @@ describe.each(PLATFORMS)('OpenAPI contract on %s', (platform) => {
   });
 });
 
-describe.each(PLATFORMS)('OpenAPI contract under a rate limit of 1 request on %s', (platform) => {
-  let t: TestApp;
+const limitOf1: PlatformAppOptions = { env: { RATE_LIMIT: '1/60s' } };
+
+describeOnPlatforms('OpenAPI contract under a rate limit of 1 request', limitOf1, (t) => {
   let contract: ApiContract;
   beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: { RATE_LIMIT: '1/60s' },
-    });
     contract = await ApiContract.load(t.url);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('every rate-limited operation answers its second request with the documented 429 and Retry-After', async () => {

@@ -1,4 +1,4 @@
-import { createTestApp, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { ApiContract } from '../support/openapi';
 import { rawRequest, RawResponse } from '../support/raw-http';
 import { buildFuzzCases, FuzzCase, FUZZ_SEED } from './fuzz-cases';
@@ -55,20 +55,11 @@ function problemsOf(contract: ApiContract, c: FuzzCase, res: RawResponse): strin
   return problems;
 }
 
-describe.each(PLATFORMS)('OpenAPI fuzz on %s', (platform) => {
-  let t: TestApp;
+// X-Forwarded-For is read only behind a trusted proxy: trust one hop, so the fuzz reaches it.
+describeOnPlatforms('OpenAPI fuzz', { env: { TRUST_PROXY: '1' } }, (t, platform) => {
   let contract: ApiContract;
   beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      // X-Forwarded-For is read only behind a trusted proxy: trust one hop, so the fuzz reaches it.
-      env: { TRUST_PROXY: '1' },
-    });
     contract = await ApiContract.load(t.url);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it(`answers ≥ ${MIN_CASES} generated hostile requests with no 5xx, no hang, and documented JSON errors (seed ${FUZZ_SEED})`, async () => {

@@ -1,14 +1,8 @@
 import { CounterService } from '../../src/counters';
 import { Database } from '../../src/database';
 import { PAGE_VIEWS } from '../../src/pages';
-import {
-  createTestApp,
-  http,
-  PLATFORMS,
-  TestApp,
-  testPrefix,
-  openSharedTestDatabase,
-} from '../support/app';
+import { createTestApp, http, TestApp, testPrefix, openSharedTestDatabase } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 const views = async (db: Database, id: number) =>
@@ -110,16 +104,7 @@ describe('page views: two API instances, write-back by the worker', () => {
   });
 });
 
-describe.each(PLATFORMS)('unique visitors on %s', (platform) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
+describeOnPlatforms('unique visitors', (t) => {
   it('counts distinct visitor ids per page and day (HyperLogLog)', async () => {
     for (let i = 0; i < 300; i++)
       await http(`${t.url}/api/pages/3`, { headers: { 'x-visitor-id': `visitor-${i % 100}` } });

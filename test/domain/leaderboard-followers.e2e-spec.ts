@@ -1,16 +1,9 @@
-import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { eventually, http } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { usePrivateRedisApp } from '../support/private-redis';
 
-describe.each(PLATFORMS)('leaderboard and followers on %s', (platform) => {
-  let t: TestApp;
+describeOnPlatforms('leaderboard and followers', (t, platform) => {
   const board = `b-${platform}`;
-
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
 
   const post = (path: string, body: unknown) => http(`${t.url}${path}`, { method: 'POST', body });
 

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { http } from '../support/app';
+import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 import { rawRequest, RawResponse } from '../support/raw-http';
 
 /**
@@ -21,23 +22,15 @@ function expectJsonError(res: { status: number; body?: unknown; json?: unknown }
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 const nestedObjects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
-describe.each(PLATFORMS)('hostile input on %s', (platform) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: {
-        HTTP_REQUEST_TIMEOUT_MS: '1500',
-        HTTP_HEADERS_TIMEOUT_MS: '1000',
-        HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
-      },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+const appOptions: PlatformAppOptions = {
+  env: {
+    HTTP_REQUEST_TIMEOUT_MS: '1500',
+    HTTP_HEADERS_TIMEOUT_MS: '1000',
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
+  },
+};
 
+describeOnPlatforms('hostile input', appOptions, (t) => {
   const post = (path: string, raw: string, headers: Record<string, string> = {}) =>
     http(`${t.url}${path}`, {
       method: 'POST',

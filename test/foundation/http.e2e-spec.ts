@@ -1,15 +1,7 @@
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { http } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 
-describe.each(PLATFORMS)('HTTP surface on %s', (platform) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
+describeOnPlatforms('HTTP surface', (t) => {
   describe('users', () => {
     it('serves a seeded user', async () => {
       const res = await http(`${t.url}/api/users/1`);

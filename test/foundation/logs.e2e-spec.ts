@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { eventually, http } from '../support/app';
+import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 
 /** Collects the app's log lines (JSON) instead of printing them. */
 class LogCapture extends Writable {
@@ -25,20 +26,9 @@ class LogCapture extends Writable {
 // the first one was given, so the file shares one capture and tells requests apart by id.
 const logs = new LogCapture();
 
-describe.each(PLATFORMS)('request logs on %s', (platform) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: { LOG_LEVEL: 'info' },
-      logStream: logs,
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+const appOptions: PlatformAppOptions = { env: { LOG_LEVEL: 'info' }, logStream: logs };
 
+describeOnPlatforms('request logs', appOptions, (t, platform) => {
   it('never contain credentials: headers and query-string values are redacted', async () => {
     const secrets = {
       authorization: 'Bearer auth-secret-1',

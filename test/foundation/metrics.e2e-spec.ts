@@ -1,4 +1,5 @@
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { http } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { rawRequest } from '../support/raw-http';
 
 /** The value of one sample in a Prometheus text exposition (0 when absent). */
@@ -13,15 +14,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return 0;
 }
 
-describe.each(PLATFORMS)('metrics on %s', (platform) => {
-  let t: TestApp;
+describeOnPlatforms('metrics', (t) => {
   const scrape = async () => (await http(`${t.url}/metrics`)).text;
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
 
   it('cache_requests_total counts a miss whose loader throws (a 404 user)', async () => {
     const labels = { cache: 'users', result: 'miss' };

@@ -17,6 +17,7 @@ import {
   testPrefix,
   openSharedTestDatabase,
 } from '../support/app';
+import { describeOnPlatforms } from '../support/platforms';
 import { usePrivateRedisApp } from '../support/private-redis';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -217,16 +218,7 @@ describe('two app instances × 500 lock-protected read-modify-writes of one row'
   });
 });
 
-describe.each(PLATFORMS)('@WithLock endpoints on %s', (platform) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await createTestApp({ platform, prefix: testPrefix(__filename) });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
+describeOnPlatforms('@WithLock endpoints', (t) => {
   it('POST /api/reports/daily runs once at a time: concurrent callers get 409', async () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => http(`${t.url}/api/reports/daily`, { method: 'POST' })),

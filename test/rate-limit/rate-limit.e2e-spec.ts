@@ -1,7 +1,8 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
 import { getRedisToken, RedisClient } from '../../src/redis';
-import { createTestApp, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { createTestApp, http, TestApp, testPrefix } from '../support/app';
+import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 import { startRedisServer, TestRedis } from '../support/redis';
 import { untilWindowStart } from './redis-clock';
 
@@ -49,21 +50,12 @@ class TightModule {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.each(PLATFORMS)('rate limiting on %s', (platform) => {
-  let t: TestApp;
+const appOptions: PlatformAppOptions = {
+  env: { RATE_LIMIT: '50/60s' },
+  extraModules: [TightModule],
+};
 
-  beforeAll(async () => {
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: { RATE_LIMIT: '50/60s' },
-      extraModules: [TightModule],
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
+describeOnPlatforms('rate limiting', appOptions, (t) => {
   it('RATE_LIMIT=50/60s: of 200 concurrent requests from one client exactly 50 pass, 150 get 429 with headers', async () => {
     const results = await Promise.all(
       Array.from({ length: 200 }, () => http(`${t.url}/api/pages/1`)),

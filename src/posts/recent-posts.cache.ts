@@ -9,8 +9,9 @@ export const RECENT_POSTS = 50;
 export const DERIVED_TTL_MS = 24 * 3_600_000;
 
 /**
- * Derived per-user structures on the `cache` role, kept by write-through after each database
- * commit and rebuilt from the database when missing (evicted or expired):
+ * A user's recent posts and post count: derived structures on the `cache` role, kept by
+ * write-through after each database commit ({@link recordCreated}) and rebuilt from the
+ * database when missing (evicted or expired):
  * - `${prefix}:posts:{user-<id>}:recent` list of the 50 newest posts (JSON), newest first;
  * - `${prefix}:posts:{user-<id>}:stats` hash `{ postCount }`.
  * Both share a hash tag, so the write-through script runs on one Cluster slot.
@@ -18,8 +19,8 @@ export const DERIVED_TTL_MS = 24 * 3_600_000;
  * structures so the next read rebuilds them.
  */
 @Injectable()
-export class PostsCache implements OnModuleInit {
-  private readonly logger = new Logger('PostsCache');
+export class RecentPostsCache implements OnModuleInit {
+  private readonly logger = new Logger('RecentPostsCache');
   private readonly keys: RedisKeys;
 
   constructor(
@@ -42,8 +43,11 @@ export class PostsCache implements OnModuleInit {
     return this.keys.tagged(`user-${userId}`, 'stats');
   }
 
-  /** After the post is committed: LPUSH + LTRIM the list, HINCRBY the count, refresh both TTLs, atomically. */
-  async written(post: Post): Promise<void> {
+  /**
+   * Call after the post is committed: LPUSH + LTRIM the author's list, HINCRBY the count and
+   * refresh both TTLs, atomically (only structures that exist; missing ones are rebuilt on read).
+   */
+  async recordCreated(post: Post): Promise<void> {
     const [list, stats] = [this.recentKey(post.userId), this.statsKey(post.userId)];
     try {
       await this.redis.writeThroughList(
@@ -62,6 +66,7 @@ export class PostsCache implements OnModuleInit {
     }
   }
 
+  /** The user's newest posts (at most {@link RECENT_POSTS}), newest first. */
   async recent(userId: number): Promise<Post[]> {
     const key = this.recentKey(userId);
     try {
@@ -88,6 +93,7 @@ export class PostsCache implements OnModuleInit {
     return posts;
   }
 
+  /** How many posts the user wrote. */
   async stats(userId: number): Promise<{ postCount: number }> {
     const key = this.statsKey(userId);
     try {

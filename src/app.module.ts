@@ -3,7 +3,17 @@ import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import type { Options } from 'pino-http';
 import type { DestinationStream } from 'pino';
-import { cacheOptions, databaseOptions, rateLimitOptions, redisOptions } from './app.options';
+import { AccountModule } from './account';
+import {
+  authOptions,
+  cacheOptions,
+  databaseOptions,
+  rateLimitOptions,
+  redisOptions,
+  sessionOptions,
+} from './app.options';
+import { AuthModule } from './auth';
+import { SessionModule } from './session';
 import { CacheModule } from './cache';
 import { CountersModule } from './counters';
 import { LockModule } from './lock';
@@ -20,18 +30,32 @@ import { LeaderboardModule } from './leaderboard';
 import { FollowersModule } from './followers';
 import { ReportsModule } from './reports';
 import { RedisModule } from './redis';
-import { UsersModule } from './users';
+import { UsersModule, UsersService } from './users';
 import { WorkerModule } from './worker/index'; // (./worker alone would be the entry file src/worker.ts)
 
 /** Modules of the API role: HTTP controllers and (later) WebSocket gateways. */
 const API_MODULES: Type[] = [
   UsersModule,
+  AccountModule,
   PostsModule,
   PagesModule,
   ReportsModule,
   LeaderboardModule,
   FollowersModule,
 ];
+
+/** Identity for the API role: sessions, and auth with the users domain as its user directory. */
+function identityModules(config: AppConfig): DynamicModule[] {
+  return [
+    SessionModule.forRoot({ ...sessionOptions(config), isGlobal: true }),
+    AuthModule.forRootAsync({
+      imports: [UsersModule],
+      inject: [UsersService],
+      useFactory: (users: UsersService) => authOptions(config, users),
+      isGlobal: true,
+    }),
+  ];
+}
 /** Modules of the worker role: queue processors, stream consumers, counter flushing. */
 const WORKER_MODULES: Type[] = [WorkerModule];
 
@@ -70,14 +94,14 @@ export class AppModule {
         HealthModule,
         CacheModule.forRoot({ ...cacheOptions(config), isGlobal: true }),
         LockModule.forRoot({ isGlobal: true }),
-        RateLimitModule.forRoot(rateLimitOptions(config)),
+        RateLimitModule.forRoot({ ...rateLimitOptions(config), isGlobal: true }),
         CountersModule.forRoot({
           counters: [PAGE_VIEWS],
           flush: role !== 'api',
           flushIntervalMs: config.counters.flushMs,
           isGlobal: true,
         }),
-        ...(role === 'worker' ? [] : API_MODULES),
+        ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],
     };

@@ -1,8 +1,10 @@
+import type { AuthModuleOptions, UserDirectory } from './auth';
 import type { CacheModuleOptions } from './cache';
 import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
 import type { RateLimitModuleOptions } from './rate-limit';
 import type { RedisModuleOptions } from './redis';
+import type { SessionModuleOptions } from './session';
 
 /**
  * The composition root's half of configuration: the validated environment (`AppConfig`) mapped
@@ -25,7 +27,9 @@ export function redisOptions(config: AppConfig): RedisModuleOptions {
       tls: r.tls,
       commandTimeoutMs: r.commandTimeoutMs,
       connectTimeoutMs: r.connectTimeoutMs,
-      autoPipelining: false,
+      // Batches concurrent commands into one write: sessions, token checks and rate limits run on
+      // nearly every request (measured in bench:auth).
+      autoPipelining: true,
     },
     cache: {
       ...(r.cache.mode === 'same' ? {} : { topology: r.cache }),
@@ -52,4 +56,26 @@ export function cacheOptions(config: AppConfig): CacheModuleOptions {
 
 export function rateLimitOptions(config: AppConfig): RateLimitModuleOptions {
   return { limit: config.rateLimit.limit, windowMs: config.rateLimit.windowMs };
+}
+
+export function sessionOptions(config: AppConfig): SessionModuleOptions {
+  return { secrets: config.secrets.sessionSecrets, ...config.session };
+}
+
+export function authOptions(config: AppConfig, directory: UserDirectory): AuthModuleOptions {
+  const a = config.auth;
+  return {
+    directory,
+    jwt: {
+      secret: config.secrets.jwtSecret,
+      issuer: a.issuer,
+      audience: a.audience,
+      accessTtlMs: a.accessTtlMs,
+      clockToleranceS: a.clockToleranceS,
+    },
+    refreshTtlMs: a.refreshTtlMs,
+    refreshReuseGraceMs: a.refreshReuseGraceMs,
+    loginLimit: a.loginLimit,
+    loginClientLimit: a.loginClientLimit,
+  };
 }

@@ -72,9 +72,8 @@ export class CacheInterceptor implements NestInterceptor {
 
   /** A stable, non-reversible id of the caller, or undefined for an anonymous request. */
   protected callerIdentity(ctx: ExecutionContext): string | undefined {
-    const req = this.http.request(ctx) as { user?: { id?: unknown } };
-    if (typeof req.user?.id === 'string' || typeof req.user?.id === 'number')
-      return String(req.user.id);
+    const user = HttpContext.user(this.http.request(ctx));
+    if (typeof user?.id === 'string' || typeof user?.id === 'number') return String(user.id);
     const creds = [this.http.header(ctx, 'authorization'), this.http.header(ctx, 'cookie')]
       .filter(Boolean)
       .join('\n');

@@ -10,12 +10,14 @@ import { STATUS_CODES } from 'node:http';
 export class AppError extends HttpException {
   /** The `error` field of the response body; default: the status's reason phrase. */
   readonly title?: string;
+  /** Response headers that go with it (`Retry-After`, `WWW-Authenticate`). */
+  readonly headers?: Record<string, string>;
 
   constructor(
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
-    options: { status?: number; title?: string } = {},
+    options: { status?: number; title?: string; headers?: Record<string, string> } = {},
   ) {
     const status = options.status ?? DEFAULT_STATUS[code] ?? 500;
     // An HttpException, so Nest's own exception handling answers it too (an app that reuses a
@@ -32,6 +34,7 @@ export class AppError extends HttpException {
     this.message = message;
     this.name = new.target.name;
     this.title = options.title;
+    this.headers = options.headers;
   }
 }
 

@@ -67,7 +67,35 @@ export interface AppConfig {
   };
   database:
     { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
-  secrets: { jwtSecret: string; sessionSecret: string };
+  secrets: {
+    jwtSecret: string;
+    /** `SESSION_SECRET`, a comma-separated list: the first signs cookies, all verify (rotation). */
+    sessionSecrets: string[];
+  };
+  session: {
+    cookieName: string;
+    sameSite: 'strict' | 'lax' | 'none';
+    /** `Secure` cookie attribute: on in production. */
+    secure: boolean;
+    idleMs: number;
+    touchMs: number;
+    absoluteMs: number;
+  };
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTtlMs: number;
+    refreshTtlMs: number;
+    clockToleranceS: number;
+    /** A refresh token presented again within this time after its rotation is refused without revoking its family (two concurrent refreshes). */
+    refreshReuseGraceMs: number;
+    /** Failed logins per account. */
+    loginLimit: { limit: number; windowMs: number };
+    /** Failed logins per client address. */
+    loginClientLimit: { limit: number; windowMs: number };
+  };
+  /** Password of the seeded development users (never seeded in production). */
+  seedPassword: string;
 }
 
 export class ConfigValidationError extends Error {
@@ -88,6 +116,9 @@ const PLACEHOLDER_PATTERNS = [
   /insecure/i,
 ];
 export const MIN_SECRET_LENGTH = 32;
+
+/** Development password of the seeded users (README § Session and auth). */
+export const DEFAULT_SEED_PASSWORD = 'redis-patterns-dev';
 
 type Env = Record<string, string | undefined>;
 
@@ -176,17 +207,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return entries;
   };
 
-  const rateLimit = (): AppConfig['rateLimit'] => {
-    const v = str('RATE_LIMIT') ?? '100/60s';
+  const UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  /** `<requests>/<window>` such as `100/60s`. */
+  const limitPerWindow = (name: string, def: string): { limit: number; windowMs: number } => {
+    const v = str(name) ?? def;
     const m = /^(\d{1,9})\/(\d{1,9})(ms|s|m|h)$/.exec(v);
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
       problems.push(
-        `RATE_LIMIT must look like <requests>/<window><ms|s|m|h>, e.g. 100/60s (got "${v}")`,
+        `${name} must look like <requests>/<window><ms|s|m|h>, e.g. ${def} (got "${v}")`,
       );
-      return { limit: 100, windowMs: 60_000 };
+      const d = /^(\d+)\/(\d+)(ms|s|m|h)$/.exec(def)!;
+      return { limit: Number(d[1]), windowMs: Number(d[2]) * UNIT[d[3] as keyof typeof UNIT] };
     }
-    return { limit: Number(m[1]), windowMs: Number(m[2]) * unit[m[3] as keyof typeof unit] };
+    return { limit: Number(m[1]), windowMs: Number(m[2]) * UNIT[m[3] as keyof typeof UNIT] };
+  };
+  const rateLimit = (): AppConfig['rateLimit'] => limitPerWindow('RATE_LIMIT', '100/60s');
+  /** A duration: milliseconds, or a number with ms, s, m, h or d (`15m`, `7d`). */
+  const duration = (name: string, defMs: number, minMs: number, maxMs: number): number => {
+    const v = str(name);
+    if (v === undefined) return defMs;
+    const m = /^(\d{1,12})(ms|s|m|h|d)?$/.exec(v);
+    const ms = m ? Number(m[1]) * UNIT[(m[2] ?? 'ms') as keyof typeof UNIT] : NaN;
+    if (!m || ms < minMs || ms > maxMs) {
+      problems.push(
+        `${name} must be a duration between ${minMs} ms and ${maxMs} ms: milliseconds, or a number with ms, s, m, h or d (got "${v}")`,
+      );
+      return defMs;
+    }
+    return ms;
   };
 
   const nodeEnv = oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
@@ -264,30 +312,52 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return { requestMs, headersMs, keepAliveMs };
   };
 
-  // Secrets: development gets an obvious placeholder; production refuses missing, short or placeholder ones.
+  // Secrets: development gets an obvious placeholder; production refuses missing, short,
+  // placeholder or weak ones, naming the variable.
+  const checkSecret = (label: string, v: string): void => {
+    const fix = 'generate a random one, e.g. `openssl rand -base64 48`';
+    if (v.length < MIN_SECRET_LENGTH) {
+      problems.push(
+        `${label} is too short (${v.length} characters): use at least ${MIN_SECRET_LENGTH} random characters`,
+      );
+    } else if (PLACEHOLDER_PATTERNS.some((p) => p.test(v))) {
+      problems.push(`${label} looks like a placeholder: ${fix}`);
+    } else {
+      const weak = weakSecretReason(v);
+      if (weak) problems.push(`${label} is too weak (${weak}): ${fix}`);
+    }
+  };
+  const required = (name: string): void =>
+    void problems.push(
+      `${name} is required in production (a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -base64 48\`)`,
+    );
   const secret = (name: string): string => {
     const v = str(name);
     if (!isProduction) return v ?? DEV_SECRET_PLACEHOLDER;
-    if (v === undefined) {
-      problems.push(
-        `${name} is required in production (a random string of at least ${MIN_SECRET_LENGTH} characters, e.g. \`openssl rand -base64 48\`)`,
-      );
-    } else if (v.length < MIN_SECRET_LENGTH) {
-      problems.push(
-        `${name} is too short (${v.length} characters): use at least ${MIN_SECRET_LENGTH} random characters`,
-      );
-    } else if (PLACEHOLDER_PATTERNS.some((p) => p.test(v))) {
-      problems.push(
-        `${name} looks like a placeholder: generate a random one, e.g. \`openssl rand -base64 48\``,
-      );
-    } else {
-      const weak = weakSecretReason(v);
-      if (weak)
-        problems.push(
-          `${name} is too weak (${weak}): generate a random one, e.g. \`openssl rand -base64 48\``,
-        );
-    }
+    if (v === undefined) required(name);
+    else checkSecret(name, v);
     return v ?? '';
+  };
+  /** A comma-separated list of secrets (the first is current, the rest still verify), each checked. */
+  const secretList = (name: string): string[] => {
+    const list = (str(name) ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    if (!isProduction) return list.length > 0 ? list : [DEV_SECRET_PLACEHOLDER];
+    if (list.length === 0) required(name);
+    list.forEach((v, i) => checkSecret(list.length > 1 ? `${name} (entry ${i + 1})` : name, v));
+    return list;
+  };
+  const cookieName = (): string => {
+    const v = str('SESSION_COOKIE_NAME') ?? 'sid';
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(v)) {
+      problems.push(
+        `SESSION_COOKIE_NAME must be a cookie name token of 1-64 characters (got "${v}")`,
+      );
+      return 'sid';
+    }
+    return v;
   };
 
   const config: AppConfig = {
@@ -333,12 +403,31 @@ export function loadConfig(env: Env = process.env): AppConfig {
       autoPipelining: bool('CACHE_AUTO_PIPELINING', true),
     },
     database,
-    secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecret: secret('SESSION_SECRET') },
+    secrets: { jwtSecret: secret('JWT_SECRET'), sessionSecrets: secretList('SESSION_SECRET') },
+    session: {
+      cookieName: cookieName(),
+      sameSite: oneOf('SESSION_SAME_SITE', ['strict', 'lax', 'none'] as const, 'strict'),
+      secure: bool('SESSION_SECURE_COOKIE', isProduction),
+      idleMs: duration('SESSION_IDLE_MS', 24 * 3_600_000, 1000, 365 * 86_400_000),
+      touchMs: duration('SESSION_TOUCH_MS', 60_000, 0, 86_400_000),
+      absoluteMs: duration('SESSION_ABSOLUTE_MS', 7 * 86_400_000, 1000, 3650 * 86_400_000),
+    },
+    auth: {
+      issuer: str('JWT_ISSUER') ?? appName,
+      audience: str('JWT_AUDIENCE') ?? `${appName}-api`,
+      accessTtlMs: duration('JWT_ACCESS_TTL', 15 * 60_000, 1000, 86_400_000),
+      refreshTtlMs: duration('JWT_REFRESH_TTL', 30 * 86_400_000, 60_000, 3650 * 86_400_000),
+      clockToleranceS: int('JWT_CLOCK_TOLERANCE_S', 5, 0, 300),
+      refreshReuseGraceMs: duration('AUTH_REFRESH_REUSE_GRACE_MS', 10_000, 0, 300_000),
+      loginLimit: limitPerWindow('AUTH_LOGIN_LIMIT', '5/15m'),
+      loginClientLimit: limitPerWindow('AUTH_LOGIN_CLIENT_LIMIT', '30/15m'),
+    },
+    seedPassword: str('SEED_PASSWORD') ?? DEFAULT_SEED_PASSWORD,
   };
   if (
     isProduction &&
     config.secrets.jwtSecret &&
-    config.secrets.jwtSecret === config.secrets.sessionSecret
+    config.secrets.sessionSecrets.includes(config.secrets.jwtSecret)
   ) {
     problems.push(
       'JWT_SECRET and SESSION_SECRET are the same: each must be its own random value (a leak of one must not expose the other)',

@@ -38,6 +38,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       httpAdapter.reply(response, exception.getResponse(), exception.getStatus());
       return;
     }
+    if (exception instanceof AppError && exception.headers) {
+      for (const [name, value] of Object.entries(exception.headers))
+        httpAdapter.setHeader(response, name, value);
+    }
     const body = this.toBody(exception);
     if (body.statusCode >= 500 && !(exception instanceof AppError)) {
       this.logger.error(

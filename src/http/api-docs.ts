@@ -1,5 +1,7 @@
 import { applyDecorators, INestApplication, Type } from '@nestjs/common';
 import {
+  ApiBearerAuth,
+  ApiCookieAuth,
   ApiOperation,
   ApiParam,
   ApiProperty,
@@ -44,6 +46,13 @@ export const ApiIdProperty = (o: ApiPropertyOptions = {}): PropertyDecorator =>
   ApiProperty({ ...ID_SCHEMA, ...o } as ApiPropertyOptions);
 
 /**
+ * A Bearer challenge as RFC 6750 §3 allows it: the realm, then optionally an error code and a
+ * description (a quoted string without `"` or a backslash).
+ */
+const WWW_AUTHENTICATE_PATTERN =
+  '^Bearer realm="api"(, error="(invalid_request|invalid_token|insufficient_scope)"(, error_description="[ !#-\\[\\]-~]*")?)?$';
+
+/**
  * Response headers, defined once under `components.headers` (OpenAPI 3.0: a header is described
  * by a schema) and referenced from every response.
  */
@@ -67,6 +76,12 @@ const HEADERS = {
       'Absent while Redis is unavailable (rate limiting fails open).',
     required: false,
     schema: { type: 'string', pattern: '^"[^"]+";r=\\d+;t=\\d+$', example: '"default";r=42;t=17' },
+  },
+  WwwAuthenticate: {
+    description:
+      'How to authenticate (RFC 6750 §3): `Bearer realm="api"`, with `error="invalid_token"` (and an `error_description`) when the token sent was refused, `error="invalid_request"` when the Authorization header is not `Bearer <token>`',
+    required: true,
+    schema: { type: 'string', pattern: WWW_AUTHENTICATE_PATTERN, example: 'Bearer realm="api"' },
   },
   RetryAfter: {
     description: 'Seconds until a request to this route can succeed',
@@ -92,7 +107,7 @@ export const RESPONSE_HEADERS = {
 };
 
 /** Error statuses an operation answers from its own logic (the rest are added by {@link ApiStandardResponses}). */
-export type ErrorStatus = 400 | 404 | 409 | 422 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
 
 export interface StandardResponsesOptions {
   summary: string;
@@ -116,12 +131,22 @@ export interface StandardResponsesOptions {
   jsonBody?: boolean | 'unused';
   /** Behind the global rate limit (every route but health and metrics). Default true. */
   rateLimited?: boolean;
+  /**
+   * The route needs a logged-in user (`@Authenticated()`): a session cookie or a Bearer access
+   * token (security schemes `session` and `bearer`). Adds 401 with `WWW-Authenticate`, 400 for a
+   * malformed Authorization header (`invalid_request`), 503 (the credential cannot be checked
+   * while Redis is unavailable) and, with `roles`, 403.
+   */
+  auth?: { roles?: string[] };
 }
 
 const ON_429 = 'As on every response of this route; always present on a 429';
 
 const UNUSED_BODY_400 =
   'The operation reads no body, but one was sent and it is not JSON: not UTF-8, malformed, nested deeper than 32 levels, or with a `__proto__`/`constructor` key.';
+
+const AUTH_400 =
+  'The Authorization header is not `Bearer <access token>` (another scheme, empty, or not token characters): `WWW-Authenticate` with `error="invalid_request"` (RFC 6750)';
 
 const BODY_400 =
   'The body is missing, empty, not UTF-8, not JSON, not a JSON object, nested deeper than 32 levels or has a `__proto__`/`constructor` key; or a field is missing, unknown or invalid (`message` then has one sentence per field).';
@@ -183,6 +208,39 @@ export function ApiStandardResponses(o: StandardResponsesOptions): MethodDecorat
     }),
   ];
   const errors: Partial<Record<number, string>> = { ...o.errors };
+  const errorHeaders: Partial<Record<number, HeadersObject>> = {};
+  if (o.auth) {
+    decorators.push(ApiBearerAuth('bearer'), ApiCookieAuth('session'));
+    decorators.push(
+      error(
+        401,
+        errors[401] ??
+          'No credentials, or a session or access token that is invalid, expired or revoked; `WWW-Authenticate` says which (RFC 6750)',
+        { 'WWW-Authenticate': ref('WwwAuthenticate') },
+      ),
+    );
+    delete errors[401];
+    // The guard refuses a malformed Authorization header before any pipe reads the request.
+    errors[400] = errors[400] ? `${errors[400]}. ${AUTH_400}` : AUTH_400;
+    errorHeaders[400] = {
+      'WWW-Authenticate': {
+        ...HEADERS.WwwAuthenticate,
+        description: 'On a malformed Authorization header: `error="invalid_request"`',
+        required: false,
+      },
+    };
+    errors[503] ??= 'Redis is unavailable, so the credential cannot be checked (fail closed)';
+    if (o.auth.roles?.length) {
+      errors[403] ??= `The user lacks the role ${o.auth.roles.join(' or ')}`;
+      errorHeaders[403] = {
+        'WWW-Authenticate': {
+          ...HEADERS.WwwAuthenticate,
+          description: 'When the request used a Bearer token: `error="insufficient_scope"`',
+          required: false,
+        },
+      };
+    }
+  }
   if (o.jsonBody) {
     const bad = o.jsonBody === 'unused' ? UNUSED_BODY_400 : BODY_400;
     errors[400] = errors[400] ? `${errors[400]}. ${bad}` : bad;
@@ -191,7 +249,7 @@ export function ApiStandardResponses(o: StandardResponsesOptions): MethodDecorat
       '`Content-Type` is not `application/json` (or `application/*+json`), its charset is not UTF-8, or the body has a `Content-Encoding`';
   }
   for (const [status, description] of Object.entries(errors)) {
-    decorators.push(error(Number(status), description!));
+    decorators.push(error(Number(status), description!, errorHeaders[Number(status)]));
   }
   if (rateLimited) {
     decorators.push(
@@ -227,6 +285,10 @@ const TAGS: [string, string][] = [
   ['leaderboard', 'Leaderboards on sorted sets (Redis is the source of truth)'],
   ['followers', 'Followers on sets (Redis is the source of truth)'],
   ['reports', 'A long job under a distributed lock'],
+  [
+    'auth',
+    'Logins, sessions and tokens (sessions in Redis, JWT with revocation, rotating refresh tokens)',
+  ],
   ['operations', 'Health checks (not rate limited)'],
 ];
 
@@ -239,7 +301,9 @@ export function createApiDocument(app: INestApplication): OpenAPIObject {
         'Every error is JSON (`ErrorDto`); every response carries `X-Request-Id`; rate-limited routes ' +
         'carry `RateLimit-Policy` and `RateLimit` and answer 429 with `Retry-After`.',
     )
-    .setVersion('0.1.0');
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addCookieAuth('sid', { type: 'apiKey', in: 'cookie', name: 'sid' }, 'session');
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const doc = SwaggerModule.createDocument(app, builder.build());
   doc.components = { ...doc.components, headers: HEADERS };

@@ -18,6 +18,15 @@ export class HttpContext {
     return r.raw ?? (request as IncomingMessage);
   }
 
+  /**
+   * The authenticated user the identity step put on the request (`req.user`; on Fastify the
+   * middleware layer sees the Node request, so it is read there too), or undefined.
+   */
+  static user(request: unknown): { id?: unknown } | undefined {
+    const r = request as { user?: { id?: unknown } };
+    return r.user ?? (HttpContext.raw(request) as { user?: { id?: unknown } }).user;
+  }
+
   request(ctx: ExecutionContext): unknown {
     return ctx.switchToHttp().getRequest();
   }
@@ -33,6 +42,11 @@ export class HttpContext {
 
   setHeader(ctx: ExecutionContext, name: string, value: string): void {
     this.adapterHost.httpAdapter.setHeader(this.response(ctx), name, value);
+  }
+
+  /** A response header set from outside an ExecutionContext (services given the response). */
+  setResponseHeader(response: unknown, name: string, value: string): void {
+    this.adapterHost.httpAdapter.setHeader(response, name, value);
   }
 
   setStatus(ctx: ExecutionContext, status: number): void {

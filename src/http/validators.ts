@@ -64,6 +64,30 @@ export const IsText = (rules: TextRules): PropertyDecorator =>
     },
   });
 
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 128;
+
+function passwordProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (!value.isWellFormed())
+    return 'must be valid Unicode text (it contains a lone UTF-16 surrogate)';
+  if (value.includes('\u0000')) return 'must not contain NUL characters';
+  const length = [...value].length; // characters, not UTF-16 units
+  if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH)
+    return `must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters long`;
+  return undefined;
+}
+
+/** A password: 8–128 characters of any kind (spaces and symbols welcome), no NUL. */
+export const IsPassword = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isPassword',
+    validator: {
+      validate: (value: unknown) => passwordProblem(value) === undefined,
+      defaultMessage: message(passwordProblem),
+    },
+  });
+
 export const MAX_EMAIL_LENGTH = 254;
 
 /**

@@ -12,6 +12,7 @@ declare module 'ioredis' {
       windowMs: number,
       limit: number,
       blockMs: number,
+      peek?: '1',
     ): Result<[number, number, number, number], Context>;
   }
 }

@@ -48,7 +48,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
-    const user = req.user as { id?: unknown } | undefined;
+    const user = HttpContext.user(req);
     if (typeof user?.id === 'string' || typeof user?.id === 'number') return `user:${user.id}`;
     return `ip:${(req.ip as string | undefined) ?? 'unknown'}`;
   }

@@ -24,4 +24,8 @@ export const {
   MODULE_OPTIONS_TOKEN: RATE_LIMIT_MODULE_OPTIONS,
 } = new ConfigurableModuleBuilder<RateLimitModuleOptions>({ moduleName: 'RateLimit' })
   .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -82,14 +82,36 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit {
     blockMs = 0,
     throttlerName = DEFAULT_THROTTLER,
   ): Promise<RateLimitDecision> {
+    return this.run(key, windowMs, limit, blockMs, throttlerName, false);
+  }
+
+  /**
+   * What {@link check} would decide for one more request, without counting it: for callers that
+   * count only some requests (failed logins) and must refuse early once over the limit.
+   */
+  async peek(
+    key: string,
+    windowMs: number,
+    limit: number,
+    throttlerName = DEFAULT_THROTTLER,
+  ): Promise<RateLimitDecision> {
+    return this.run(key, windowMs, limit, 0, throttlerName, true);
+  }
+
+  private async run(
+    key: string,
+    windowMs: number,
+    limit: number,
+    blockMs: number,
+    throttlerName: string,
+    peek: boolean,
+  ): Promise<RateLimitDecision> {
     if (!(windowMs >= 1))
       throw new RangeError(`rate limit window must be >= 1 ms, got ${windowMs}`);
-    const [allowed, totalHits, resetMs, retryAfterMs] = await this.redis.slidingWindow(
-      this.key(key, throttlerName),
-      windowMs,
-      limit,
-      blockMs,
-    );
+    const key_ = this.key(key, throttlerName);
+    const [allowed, totalHits, resetMs, retryAfterMs] = peek
+      ? await this.redis.slidingWindow(key_, windowMs, limit, blockMs, '1')
+      : await this.redis.slidingWindow(key_, windowMs, limit, blockMs);
     return {
       allowed: allowed === 1,
       totalHits,

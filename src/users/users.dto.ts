@@ -2,7 +2,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ApiIdProperty,
   IsEmailAddress,
+  IsPassword,
   IsText,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
   MAX_EMAIL_LENGTH,
   OptionalField,
   RequiredField,
@@ -25,6 +28,17 @@ export class CreateUserDto {
   @ApiProperty({ example: 'Linus Torvalds', minLength: NAME.min, maxLength: NAME.max })
   @RequiredField(IsText(NAME))
   name: string;
+
+  @ApiProperty({
+    example: 'correct horse battery staple',
+    minLength: MIN_PASSWORD_LENGTH,
+    maxLength: MAX_PASSWORD_LENGTH,
+    writeOnly: true,
+    format: 'password',
+    description: 'stored as an argon2id hash; never returned',
+  })
+  @RequiredField(IsPassword())
+  password: string;
 }
 
 export class UpdateUserDto {

@@ -8,6 +8,14 @@ export interface User {
   name: string;
 }
 
+/** What authentication needs of a user (never returned by the API). */
+export interface UserCredentials {
+  id: number;
+  email: string;
+  role: string;
+  passwordHash: string | null;
+}
+
 const COLUMNS = 'id, email, name';
 
 @Injectable()
@@ -24,16 +32,41 @@ export class UsersRepository {
     return rows.length > 0;
   }
 
-  async create(input: { email: string; name: string }): Promise<User> {
+  async create(input: { email: string; name: string; passwordHash: string }): Promise<User> {
     try {
       const rows = await this.db.query<User>(
-        `INSERT INTO users (email, name) VALUES ($1, $2) RETURNING ${COLUMNS}`,
-        [input.email, input.name],
+        `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+        [input.email, input.name, input.passwordHash],
       );
       return rows[0];
     } catch (err) {
       throw mapUniqueEmail(err, input.email);
     }
+  }
+
+  async credentialsByEmail(email: string): Promise<UserCredentials | null> {
+    const rows = await this.db.query<UserCredentials>(
+      `SELECT id, email, role, password_hash AS "passwordHash" FROM users WHERE email = $1`,
+      [email],
+    );
+    return rows[0] ?? null;
+  }
+
+  async credentialsById(id: number): Promise<UserCredentials | null> {
+    const rows = await this.db.query<UserCredentials>(
+      `SELECT id, email, role, password_hash AS "passwordHash" FROM users WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Development seeding: a password and a role for a seeded user that has none yet. */
+  async seedCredentials(email: string, passwordHash: string, role: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE users SET password_hash = $2, role = $3 WHERE email = $1 AND password_hash IS NULL RETURNING id`,
+      [email, passwordHash, role],
+    );
+    return rows.length > 0;
   }
 
   async version(id: number): Promise<number | null> {

@@ -1,11 +1,21 @@
 import { Injectable } from '@nestjs/common';
+import type { AuthUser, UserDirectory } from '../auth';
 import { NotFoundError } from '../common';
 import { currentLock, LockLostError, WithLock } from '../lock';
 import { CreateUserDto, UpdateUserDto } from './users.dto';
-import { User, UsersRepository } from './users.repository';
+import { decoyHash, hashPassword, verifyPassword } from './passwords';
+import { User, UserCredentials, UsersRepository } from './users.repository';
 
+function toAuthUser(u: UserCredentials): AuthUser {
+  return { id: u.id, email: u.email, roles: [u.role] };
+}
+
+/**
+ * Users: profiles, their lock-protected updates, and the application's user directory for the
+ * auth module (credentials are verified here; auth never reads user storage).
+ */
 @Injectable()
-export class UsersService {
+export class UsersService implements UserDirectory {
   constructor(private readonly users: UsersRepository) {}
 
   async get(id: number): Promise<User> {
@@ -27,8 +37,25 @@ export class UsersService {
     if (!(await this.users.exists(id))) throw new NotFoundError('user', id);
   }
 
-  create(dto: CreateUserDto): Promise<User> {
-    return this.users.create({ email: dto.email.toLowerCase(), name: dto.name });
+  async create(dto: CreateUserDto): Promise<User> {
+    return this.users.create({
+      email: dto.email.toLowerCase(),
+      name: dto.name,
+      passwordHash: await hashPassword(dto.password),
+    });
+  }
+
+  /** UserDirectory: one argon2id verification whether or not the email exists. */
+  async verifyCredentials(email: string, password: string): Promise<AuthUser | null> {
+    const user = await this.users.credentialsByEmail(email.trim().toLowerCase());
+    const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
+    return ok && user?.passwordHash ? toAuthUser(user) : null;
+  }
+
+  /** UserDirectory: the user behind a credential issued earlier. */
+  async findUser(id: number): Promise<AuthUser | null> {
+    const user = await this.users.credentialsById(id);
+    return user ? toAuthUser(user) : null;
   }
 
   /**

@@ -13,6 +13,8 @@
 -- ARGV[3]    block duration in ms (0: none). When a request is refused, every request is refused
 --            until max(now + block, the time the window has room again); refused requests
 --            neither count nor extend the block.
+-- ARGV[4]    optional '1': peek — decide as if this request came, but write nothing (a
+--            caller that only counts some requests, e.g. failed logins, asks first)
 -- Returns    { allowed (1/0), totalHits, resetMs, retryAfterMs }
 --   totalHits     allowed: the estimate including this request, rounded up (<= limit);
 --                 refused: limit + 1 (as @nestjs/throttler's storage reports)
@@ -24,6 +26,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local w = math.floor(tonumber(ARGV[1]))
 local limit = math.floor(tonumber(ARGV[2]))
 local block = math.max(0, math.floor(tonumber(ARGV[3])))
+local peek = ARGV[4] == '1'
 if w < 1 then
   return redis.error_reply('ERR sliding-window: window must be at least 1 ms')
 end
@@ -53,9 +56,11 @@ end
 
 local weighted = prev * (w - e) + (cur + 1) * w
 if weighted <= limit * w then
-  cur = cur + 1
-  redis.call('HSET', KEYS[1], 'ws', ws, 'cur', cur, 'prev', prev, 'bu', 0)
-  redis.call('PEXPIRE', KEYS[1], 2 * w)
+  if not peek then
+    cur = cur + 1
+    redis.call('HSET', KEYS[1], 'ws', ws, 'cur', cur, 'prev', prev, 'bu', 0)
+    redis.call('PEXPIRE', KEYS[1], 2 * w)
+  end
   return { 1, math.ceil(weighted / w), resetMs, 0 }
 end
 
@@ -75,7 +80,7 @@ else
   retry = resetMs + y
 end
 
-if block > 0 then
+if block > 0 and not peek then
   -- The block ends when both the block and the window allow: a client that waits exactly
   -- retryAfterMs is let through, not blocked again.
   retry = math.max(retry, block)

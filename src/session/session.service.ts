@@ -1,0 +1,157 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../common';
+import { HttpContext } from '../http';
+import {
+  newSessionSecret,
+  publicSessionId,
+  readCookie,
+  serializeCookie,
+  signCookieValue,
+  verifyCookieValue,
+} from './session-cookie';
+import { ResolvedSessionOptions, SESSION_OPTIONS } from './session.module-definition';
+import { NewSession, SessionRecord, SessionStore } from './session.store';
+
+/** The session of the request being handled (or `null`), loaded once per request. */
+export const REQUEST_SESSION = Symbol('session:current');
+
+type RequestWithSession = IncomingMessage & { [REQUEST_SESSION]?: Promise<SessionRecord | null> };
+
+export class SessionNotFoundError extends AppError {
+  constructor(id: string) {
+    super('NOT_FOUND', `session ${id.slice(0, 64)} not found`, { id: id.slice(0, 64) });
+  }
+}
+
+/**
+ * Server-side sessions on Redis, on both HTTP platforms: a signed cookie carrying a random
+ * 256-bit id, a Redis hash keyed by a hash of that id, idle and absolute timeouts enforced
+ * server-side, a new id at every login (fixation), nothing stored until something is put in a
+ * session, and a per-user index for "my sessions" and "log out everywhere".
+ *
+ * @example
+ * await sessions.start(req, res, { userId: 7, email, roles: ['user'], userAgent, ip });
+ * const s = await sessions.current(req);
+ */
+@Injectable()
+export class SessionService {
+  constructor(
+    @Inject(SESSION_OPTIONS) readonly options: ResolvedSessionOptions,
+    private readonly store: SessionStore,
+    private readonly http: HttpContext,
+  ) {}
+
+  /**
+   * The request's session, or null (no cookie, a forged or unknown one, or ended). Loaded once
+   * per request (the identity step and `@Session()` share it); one Redis command. Throws when
+   * Redis cannot answer — the caller chooses its failure policy.
+   */
+  current(request: unknown): Promise<SessionRecord | null> {
+    const raw = HttpContext.raw(request) as RequestWithSession;
+    raw[REQUEST_SESSION] ??= this.load(raw);
+    return raw[REQUEST_SESSION];
+  }
+
+  /** The session already loaded for this request, without loading it (or undefined). */
+  loaded(request: unknown): Promise<SessionRecord | null> | undefined {
+    return (HttpContext.raw(request) as RequestWithSession)[REQUEST_SESSION];
+  }
+
+  /**
+   * Starts a new session (login): always a new id, so a session id planted before login is
+   * worthless after it; any session the request carried ends. Sets the cookie.
+   */
+  async start(request: unknown, response: unknown, s: NewSession): Promise<SessionRecord> {
+    const previous = await this.current(request).catch(() => null);
+    if (previous) await this.store.destroy(previous.id, previous.userId);
+    const secret = newSessionSecret();
+    const record = await this.store.create(
+      publicSessionId(secret),
+      s,
+      this.options.idleMs,
+      this.options.absoluteMs,
+    );
+    (HttpContext.raw(request) as RequestWithSession)[REQUEST_SESSION] = Promise.resolve(record);
+    this.http.setResponseHeader(
+      response,
+      'Set-Cookie',
+      serializeCookie(this.options.cookieName, signCookieValue(secret, this.options.secrets), {
+        sameSite: this.options.sameSite,
+        secure: this.options.secure,
+        maxAge: Math.floor(this.options.absoluteMs / 1000),
+      }),
+    );
+    return record;
+  }
+
+  /** Puts application data in the request's session, starting an anonymous one if there is none. */
+  async set(request: unknown, response: unknown, data: Record<string, unknown>): Promise<void> {
+    const s = await this.current(request);
+    if (s && (await this.store.setData(s.id, { ...s.data, ...data }))) return;
+    await this.start(request, response, { data });
+  }
+
+  /** Ends the request's session (logout) and clears the cookie. True when there was one. */
+  async end(request: unknown, response: unknown): Promise<boolean> {
+    const s = await this.current(request);
+    this.clearCookie(response);
+    if (!s) return false;
+    (HttpContext.raw(request) as RequestWithSession)[REQUEST_SESSION] = Promise.resolve(null);
+    return this.store.destroy(s.id, s.userId);
+  }
+
+  clearCookie(response: unknown): void {
+    this.http.setResponseHeader(
+      response,
+      'Set-Cookie',
+      serializeCookie(this.options.cookieName, '', {
+        sameSite: this.options.sameSite,
+        secure: this.options.secure,
+        maxAge: 0,
+      }),
+    );
+  }
+
+  /** A user's live sessions, oldest first. */
+  list(userId: number): Promise<SessionRecord[]> {
+    return this.store.list(userId);
+  }
+
+  /** Ends one of a user's sessions; SessionNotFoundError (404) if it is not theirs or gone. */
+  async revoke(userId: number, sessionId: string): Promise<void> {
+    const mine = await this.store.userSessionIds(userId);
+    if (!mine.includes(sessionId) || !(await this.store.destroy(sessionId, userId)))
+      throw new SessionNotFoundError(sessionId);
+  }
+
+  /** Ends every session of a user but `keep`; returns how many ended. */
+  async revokeAll(userId: number, keep?: string): Promise<number> {
+    const ids = (await this.store.userSessionIds(userId)).filter((id) => id !== keep);
+    const ended = await Promise.all(ids.map((id) => this.store.destroy(id, userId)));
+    return ended.filter(Boolean).length;
+  }
+
+  /**
+   * The session a Cookie header names, or null; not tied to a request (WebSocket handshakes).
+   * Throws when Redis cannot answer.
+   */
+  async fromCookieHeader(header: string | string[] | undefined): Promise<SessionRecord | null> {
+    const value = readCookie(header, this.options.cookieName);
+    if (!value) return null;
+    const secret = verifyCookieValue(value, this.options.secrets);
+    if (!secret) return null; // forged or signed with a retired key: never a session
+    return this.store.read(publicSessionId(secret), this.options.touchMs, this.options.idleMs);
+  }
+
+  /** Whether the request carries this module's cookie at all (signed or not). */
+  hasCookie(request: unknown): boolean {
+    return (
+      readCookie(HttpContext.raw(request).headers.cookie, this.options.cookieName) !== undefined
+    );
+  }
+
+  private load(raw: IncomingMessage): Promise<SessionRecord | null> {
+    return this.fromCookieHeader(raw.headers.cookie);
+  }
+}

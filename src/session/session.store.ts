@@ -1,0 +1,169 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { join } from 'node:path';
+import type { RedisClient } from '../redis';
+import { defineScripts, InjectRedis, loadLuaScripts, RedisKeys } from '../redis';
+
+/** A stored session, as the application sees it. Times in ms (Redis clock). */
+export interface SessionRecord {
+  /** Public id: a hash of the secret session id (the cookie holds the secret one). */
+  id: string;
+  userId?: number;
+  email?: string;
+  roles: string[];
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end of the session. */
+  expiresAt: number;
+  userAgent?: string;
+  ip?: string;
+  data: Record<string, unknown>;
+}
+
+export interface NewSession {
+  userId?: number;
+  email?: string;
+  roles?: string[];
+  userAgent?: string;
+  ip?: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Sessions on the `state` Redis role. A session is a hash keyed by its public id (a hash of the
+ * secret id: a dump or MONITOR shows no usable cookie), expiring after the idle timeout (pushed
+ * back at most once per touch interval by the read script) and deleted at its absolute end. A
+ * per-user sorted set (public id → absolute end) lists a user's sessions.
+ */
+@Injectable()
+export class SessionStore implements OnModuleInit {
+  private readonly keys: RedisKeys;
+
+  constructor(
+    @InjectRedis('state') private readonly redis: RedisClient,
+    keys: RedisKeys,
+  ) {
+    this.keys = keys.namespace('sess');
+  }
+
+  onModuleInit(): void {
+    defineScripts(this.redis, loadLuaScripts(join(__dirname, 'lua')));
+  }
+
+  key(id: string): string {
+    return this.keys.tagged(id);
+  }
+
+  indexKey(userId: number): string {
+    return this.keys.tagged(`u${userId}`, 'index');
+  }
+
+  /** One EVALSHA: the session, touched when due; null when absent or over its absolute lifetime. */
+  async read(id: string, touchMs: number, idleMs: number): Promise<SessionRecord | null> {
+    const flat = await this.redis.sessionRead(this.key(id), touchMs, idleMs);
+    return flat ? parse(id, flat) : null;
+  }
+
+  async create(
+    id: string,
+    s: NewSession,
+    idleMs: number,
+    absoluteMs: number,
+  ): Promise<SessionRecord> {
+    const fields: string[] = ['r', (s.roles ?? []).join(',')];
+    if (s.userId !== undefined) fields.push('u', String(s.userId));
+    if (s.email !== undefined) fields.push('e', s.email);
+    if (s.userAgent) fields.push('ua', s.userAgent.slice(0, 256));
+    if (s.ip) fields.push('ip', s.ip.slice(0, 64));
+    fields.push('d', JSON.stringify(s.data ?? {}));
+    const [createdAt, expiresAt] = await this.redis.sessionCreate(
+      this.key(id),
+      idleMs,
+      absoluteMs,
+      ...fields,
+    );
+    if (s.userId !== undefined) {
+      const index = this.indexKey(s.userId);
+      await this.redis
+        .multi()
+        .zadd(index, expiresAt, id)
+        .zremrangebyscore(index, '-inf', String(createdAt))
+        .pexpire(index, absoluteMs)
+        .exec();
+    }
+    return parse(id, flatten({ ...toFields(fields), c: createdAt, s: createdAt, a: expiresAt }));
+  }
+
+  /** Replaces the session's application data (only if the session still exists). */
+  async setData(id: string, data: Record<string, unknown>): Promise<boolean> {
+    const key = this.key(id);
+    const [[, exists]] = (await this.redis
+      .multi()
+      .exists(key)
+      .hset(key, 'd', JSON.stringify(data))
+      .exec()) as [[null, number], [null, number]];
+    if (!exists) await this.redis.del(key); // the HSET recreated a session that had ended
+    return exists === 1;
+  }
+
+  async destroy(id: string, userId?: number): Promise<boolean> {
+    const deleted = await this.redis.del(this.key(id));
+    if (userId !== undefined) await this.redis.zrem(this.indexKey(userId), id);
+    return deleted === 1;
+  }
+
+  /** A user's live sessions, oldest first; index entries whose session is gone are pruned. */
+  async list(userId: number): Promise<SessionRecord[]> {
+    const index = this.indexKey(userId);
+    const [sec, micro] = await this.redis.time();
+    const nowMs = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+    await this.redis.zremrangebyscore(index, '-inf', String(nowMs));
+    const ids = await this.redis.zrange(index, '0', '-1');
+    const records = await Promise.all(
+      ids.map((id) => this.redis.hgetall(this.key(id)).then((h) => ({ id, h }))),
+    );
+    const gone = records.filter((r) => Object.keys(r.h).length === 0).map((r) => r.id);
+    if (gone.length > 0) await this.redis.zrem(index, ...gone);
+    return records
+      .filter((r) => Object.keys(r.h).length > 0)
+      .map((r) => parse(r.id, flatten(r.h)))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Every session id of a user (live or not yet pruned). */
+  userSessionIds(userId: number): Promise<string[]> {
+    return this.redis.zrange(this.indexKey(userId), '0', '-1');
+  }
+}
+
+function toFields(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) o[flat[i]] = flat[i + 1];
+  return o;
+}
+
+function flatten(o: Record<string, string | number>): string[] {
+  return Object.entries(o).flatMap(([k, v]) => [k, String(v)]);
+}
+
+function parse(id: string, flat: string[]): SessionRecord {
+  const f = toFields(flat);
+  let data: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(f.d ?? '{}') as unknown;
+    if (parsed && typeof parsed === 'object') data = parsed as Record<string, unknown>;
+  } catch {
+    data = {};
+  }
+  return {
+    id,
+    userId: f.u !== undefined ? Number(f.u) : undefined,
+    email: f.e,
+    roles: f.r ? f.r.split(',').filter(Boolean) : [],
+    createdAt: Number(f.c),
+    lastSeenAt: Number(f.s),
+    expiresAt: Number(f.a),
+    userAgent: f.ua,
+    ip: f.ip,
+    data,
+  };
+}

@@ -21,7 +21,11 @@ async function loads(url: string, cache = 'users'): Promise<number> {
 async function newUser(url: string, tag: string): Promise<number> {
   const res = await http(`${url}/api/users`, {
     method: 'POST',
-    body: { email: `${tag}-${Date.now()}-${Math.random()}@example.com`, name: tag },
+    body: {
+      email: `${tag}-${Date.now()}-${Math.random()}@example.com`,
+      name: tag,
+      password: 'correct horse battery',
+    },
   });
   expect(res.status).toBe(201);
   return res.body.id as number;

@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
+import type { Scheme } from '../support/credentials';
 import type { ApiContract, Operation } from '../support/openapi';
 import {
   exampleBody,
@@ -8,6 +9,7 @@ import {
   exampleQuery,
   pathParams,
   queryParams,
+  securityOf,
 } from './requests';
 
 /**
@@ -18,6 +20,11 @@ import {
  * Requests are raw bytes (sent over a socket), so nothing a client library would normalise or
  * refuse (dot segments, invalid UTF-8, duplicate headers) is lost. Deterministic: fixed lists
  * plus fast-check samples from a fixed seed.
+ *
+ * Every case of an operation whose document entry has a security requirement comes twice:
+ * anonymous, and with a credential of one of its schemes (in turn), which the suite adds when it
+ * sends the case (a login is live state, see {@link withHeaders}). Valid values that are live
+ * state too (a refresh token, a session id) are written as same-length slots the suite fills in.
  */
 
 export interface FuzzCase {
@@ -32,7 +39,18 @@ export interface FuzzCase {
   routed: boolean;
   /** HEAD answers have no body. */
   head?: boolean;
+  /** Send it with a credential of this scheme (added by the suite); absent: anonymous. */
+  scheme?: Scheme;
 }
+
+/**
+ * Valid values that are live state rather than documented examples, by operation id: the body
+ * or path values the cases of that operation start from (instead of the document's examples).
+ */
+export type LiveExamples = Record<
+  string,
+  { body?: Record<string, unknown>; path?: Record<string, string> }
+>;
 
 export const FUZZ_SEED = 20_261_201;
 
@@ -180,24 +198,60 @@ const CONTENT_ENCODINGS: string[] = [
 
 const METHODS = ['PUT', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'get', 'GETT'];
 
-export function buildFuzzCases(contract: ApiContract, bodyLimit: number): FuzzCase[] {
+/** `bytes` (one request, as {@link wire} writes it) with these headers added after the request line. */
+export function withHeaders(bytes: Buffer, headers: Record<string, string>): Buffer {
+  const eol = bytes.indexOf('\r\n');
+  const lines = Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`);
+  return Buffer.concat([
+    bytes.subarray(0, eol + 2),
+    Buffer.from(lines.join(''), 'latin1'),
+    bytes.subarray(eol + 2),
+  ]);
+}
+
+/** `bytes` with every occurrence of `slot` overwritten by `value`, which must be as long. */
+export function fillSlot(bytes: Buffer, slot: string, value: string): Buffer {
+  if (Buffer.byteLength(value) !== Buffer.byteLength(slot))
+    throw new Error(`"${value}" does not fit the slot "${slot}" (lengths differ)`);
+  const out = Buffer.from(bytes);
+  for (let i = out.indexOf(slot); i >= 0; i = out.indexOf(slot, i + 1)) out.write(value, i);
+  return out;
+}
+
+export function buildFuzzCases(
+  contract: ApiContract,
+  bodyLimit: number,
+  live: LiveExamples = {},
+): FuzzCase[] {
   const cases: FuzzCase[] = [];
   for (const op of contract.operations) {
-    const base = baseParts(op);
-    const add = (name: string, parts: Partial<Parts>, routed: boolean) => {
+    const path = { ...examplePath(op), ...live[op.id]?.path };
+    const body = live[op.id]?.body ?? exampleBody(op);
+    const base = baseParts(op, path, body);
+    const { schemes } = securityOf(op);
+    let turn = 0;
+    const add = (
+      name: string,
+      parts: Partial<Parts>,
+      routed: boolean,
+      o: { anonymousOnly?: boolean } = {},
+    ) => {
       const p = { ...base, ...parts };
-      cases.push({
+      const c = {
         name: `${op.id} · ${name}`,
         op,
         bytes: wire(p),
         routed,
         head: p.method === 'HEAD',
-      });
+      };
+      cases.push(c);
+      if (schemes.length > 0 && !o.anonymousOnly) {
+        const scheme = schemes[turn++ % schemes.length];
+        cases.push({ ...c, name: `${c.name} · with ${scheme}`, scheme });
+      }
     };
     const withPath = (name: string, value: string) =>
-      op.path.replace(/\{([^}]+)\}/g, (_, n: string) =>
-        n === name ? value : enc(String(examplePath(op)[n])),
-      );
+      op.path.replace(/\{([^}]+)\}/g, (_, n: string) => (n === name ? value : enc(path[n])));
     const query = exampleQuery(op);
     const examplePathOnly = withPath('', '');
     const queryString = (q: [string, string][]) =>
@@ -270,8 +324,11 @@ export function buildFuzzCases(contract: ApiContract, bodyLimit: number): FuzzCa
       );
     }
     if (op.method === 'GET') {
+      // Credentials of its own: sent anonymous only (the malformed-credentials suite has more).
       for (const [name, v] of CREDENTIAL_JUNK) {
-        add(`${name} ${short(v.toString())}`, { headers: [...base.headers, [name, v]] }, true);
+        add(`${name} ${short(v.toString())}`, { headers: [...base.headers, [name, v]] }, true, {
+          anonymousOnly: true,
+        });
       }
       add('Accept: text/html', { headers: [...base.headers, ['Accept', 'text/html']] }, true);
       add(
@@ -288,7 +345,7 @@ export function buildFuzzCases(contract: ApiContract, bodyLimit: number): FuzzCa
     add('extra segment', { target: base.target.replace(/(\?|$)/, '/extra$1') }, false);
     add('double slash', { target: base.target.replace(/^\//, '//') }, false);
 
-    if (op.body) addBodyCases(op, base, bodyLimit, add);
+    if (op.body) addBodyCases(op, base, body!, bodyLimit, add);
     else {
       // A body the operation does not read: ignored on GET, held to the JSON body contract
       // (400, 413, 415) on POST and DELETE.
@@ -314,8 +371,11 @@ function replaceHeader(headers: HeaderLine[], name: string, value: string | Buff
   return [...headers.filter(([n]) => n.toLowerCase() !== name.toLowerCase()), [name, value]];
 }
 
-function baseParts(op: Operation): Parts {
-  const path = examplePath(op);
+function baseParts(
+  op: Operation,
+  path: Record<string, string>,
+  body: Record<string, unknown> | undefined,
+): Parts {
   const target =
     op.path.replace(/\{([^}]+)\}/g, (_, n: string) => enc(path[n])) +
     (exampleQuery(op).length
@@ -324,7 +384,6 @@ function baseParts(op: Operation): Parts {
           .join('&')}`
       : '');
   const headers: HeaderLine[] = Object.entries(exampleHeaders(op));
-  const body = exampleBody(op);
   if (body !== undefined) headers.push(['Content-Type', 'application/json']);
   return {
     method: op.method,
@@ -337,10 +396,10 @@ function baseParts(op: Operation): Parts {
 function addBodyCases(
   op: Operation,
   base: Parts,
+  example: Record<string, unknown>,
   bodyLimit: number,
   add: (name: string, parts: Partial<Parts>, routed: boolean) => void,
 ): void {
-  const example = exampleBody(op)!;
   const fields = Object.keys(op.body!.properties ?? {});
   /** The example body with `field` set to a raw JSON text. */
   const withRaw = (field: string, raw: string) => {

@@ -1,3 +1,4 @@
+import { Credentials, Scheme, SEED_PASSWORD } from '../support/credentials';
 import type { Operation, Parameter, Schema } from '../support/openapi';
 
 /**
@@ -159,4 +160,45 @@ export function violations(schema: Schema, asText: boolean): Violation[] {
       });
   }
   return out;
+}
+
+/**
+ * What the document says about credentials for `op`: the schemes of its security requirements,
+ * and whether it needs one (`required`) or also takes none (an empty requirement `{}`).
+ */
+export function securityOf(op: Operation): { schemes: Scheme[]; required: boolean } {
+  const schemes = [...new Set(op.security.flatMap((r) => Object.keys(r)))] as Scheme[];
+  const required = op.security.length > 0 && op.security.every((r) => Object.keys(r).length > 0);
+  return { schemes, required };
+}
+
+/**
+ * Whether a request to `op` may use up the credentials it carries (a logout, a revocation):
+ * every operation but a GET. Such a request is sent with a fresh login of its own, so no case
+ * logs out the credentials of the next.
+ */
+export function consumesCredentials(op: Operation): boolean {
+  return op.method !== 'GET';
+}
+
+/**
+ * Valid input that is live state rather than a documented example: the seeded credentials to
+ * log in with, a refresh token issued and not yet used, a session that exists. Empty for every
+ * other operation.
+ */
+export async function liveInput(
+  op: Operation,
+  credentials: Credentials,
+): Promise<{ path?: Record<string, string>; body?: unknown }> {
+  switch (op.id) {
+    case 'POST /api/login':
+    case 'POST /api/auth/token':
+      return { body: { email: credentials.users.shared, password: SEED_PASSWORD } };
+    case 'POST /api/auth/refresh':
+      return { body: { refreshToken: await credentials.freshRefreshToken() } };
+    case 'DELETE /api/me/sessions/{id}':
+      return { path: { id: await credentials.freshSessionId() } };
+    default:
+      return {};
+  }
 }

@@ -29,6 +29,7 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
         '001_init',
         '002_user_version_and_fence',
         '003_counter_flushes',
+        '004_user_credentials',
       ]);
       expect(await migrate(db)).toEqual([]);
       const tables = await db.query<{ table_name: string }>(
@@ -49,15 +50,19 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
       const users = new UsersRepository(db);
       expect((await users.findById(3))?.name).toBe('Grace Hopper');
       expect((await new PagesRepository(db).findById(1))?.slug).toBe('home');
-      const created = await users.create({ email: 'next@example.com', name: 'Next' });
+      const created = await users.create({
+        email: 'next@example.com',
+        name: 'Next',
+        passwordHash: 'x',
+      });
       expect(created.id).toBe(4);
     });
 
     it('maps a duplicate email to ConflictError and an unknown author to InvalidReferenceError', async () => {
       const users = new UsersRepository(db);
-      await expect(users.create({ email: 'ada@example.com', name: 'Dup' })).rejects.toBeInstanceOf(
-        ConflictError,
-      );
+      await expect(
+        users.create({ email: 'ada@example.com', name: 'Dup', passwordHash: 'x' }),
+      ).rejects.toBeInstanceOf(ConflictError);
       await expect(users.update(2, { email: 'ada@example.com' }, 1)).rejects.toBeInstanceOf(
         ConflictError,
       );

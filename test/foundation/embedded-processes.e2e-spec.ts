@@ -82,13 +82,21 @@ describe('embedded defaults shared by several processes on one DATA_DIR', () => 
   it('a user created through one API is read back through the other', async () => {
     const viaA = await http(`${url.a}/api/users`, {
       method: 'POST',
-      body: { email: 'shared-a@example.com', name: 'Created on A' },
+      body: {
+        email: 'shared-a@example.com',
+        name: 'Created on A',
+        password: 'correct horse battery',
+      },
     });
     expect(viaA.status).toBe(201);
     expect((await http(`${url.b}/api/users/${viaA.body.id}`)).body).toEqual(viaA.body);
     const viaB = await http(`${url.b}/api/users`, {
       method: 'POST',
-      body: { email: 'shared-b@example.com', name: 'Created on B' },
+      body: {
+        email: 'shared-b@example.com',
+        name: 'Created on B',
+        password: 'correct horse battery',
+      },
     });
     expect(viaB.status).toBe(201);
     expect((await http(`${url.a}/api/users/${viaB.body.id}`)).body).toEqual(viaB.body);
@@ -135,7 +143,11 @@ describe('embedded defaults shared by several processes on one DATA_DIR', () => 
         Array.from({ length: 200 }, (_, i) =>
           http(`${api(i)}/api/users`, {
             method: 'POST',
-            body: { email: `concurrent-${i}@example.com`, name: `Concurrent ${i}` },
+            body: {
+              email: `concurrent-${i}@example.com`,
+              name: `Concurrent ${i}`,
+              password: 'correct horse battery',
+            },
           }),
         ),
       ),
@@ -200,7 +212,11 @@ describe('embedded defaults shared by several processes on one DATA_DIR', () => 
     await waitReady(urlC, c, START_MS);
     const created = await http(`${urlC}/api/users`, {
       method: 'POST',
-      body: { email: 'own-redis@example.com', name: 'Own Redis' },
+      body: {
+        email: 'own-redis@example.com',
+        name: 'Own Redis',
+        password: 'correct horse battery',
+      },
     });
     expect(created.status).toBe(201);
     expect((await http(`${url.a}/api/users/${created.body.id}`)).body).toEqual(created.body);
@@ -292,7 +308,7 @@ describe('embedded owner election', () => {
       }
       const created = await http(`http://127.0.0.1:${pa}/api/users`, {
         method: 'POST',
-        body: { email: 'race@example.com', name: 'Race' },
+        body: { email: 'race@example.com', name: 'Race', password: 'correct horse battery' },
       });
       expect((await http(`http://127.0.0.1:${pb}/api/users/${created.body.id}`)).body).toEqual(
         created.body,

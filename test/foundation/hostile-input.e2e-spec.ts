@@ -71,7 +71,7 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
         'POST /api/users name',
         'POST',
         '/api/users',
-        { email: 'nul1@example.com', name: 'a\u0000b' },
+        { email: 'nul1@example.com', name: 'a\u0000b', password: 'correct horse battery' },
         'name',
       ],
       ['PATCH /api/users/1 name', 'PATCH', '/api/users/1', { name: 'a\u0000b' }, 'name'],
@@ -98,7 +98,7 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
     it('a lone UTF-16 surrogate in email → 400', async () => {
       const res = await http(`${t.url}/api/users`, {
         method: 'POST',
-        body: { email: 'a\ud800b@example.com', name: 'Lone' },
+        body: { email: 'a\ud800b@example.com', name: 'Lone', password: 'correct horse battery' },
       });
       expectJsonError(res, 400);
       expect(res.body.message).toEqual([expect.stringMatching(/^email must be valid Unicode/)]);
@@ -119,7 +119,11 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
     });
 
     it.each([
-      ['name', '/api/users', { email: 'blank@example.com', name: ' \t ' }],
+      [
+        'name',
+        '/api/users',
+        { email: 'blank@example.com', name: ' \t ', password: 'correct horse battery' },
+      ],
       ['title', '/api/posts', { userId: 1, title: '   ', content: 'c' }],
       ['content', '/api/posts', { userId: 1, title: 't', content: '\n \n' }],
     ])('whitespace-only %s → 400', async (field, path, body) => {
@@ -141,7 +145,11 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
     it('a missing field says it is missing', async () => {
       const res = await http(`${t.url}/api/users`, { method: 'POST', body: {} });
       expectJsonError(res, 400);
-      expect(res.body.message).toEqual(['email is required', 'name is required']);
+      expect(res.body.message).toEqual([
+        'email is required',
+        'name is required',
+        'password is required',
+      ]);
     });
 
     it.each(['2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10'])(
@@ -192,13 +200,21 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
     });
 
     it('charset=utf-8 (any case) and application/*+json are accepted', async () => {
-      const a = await post('/api/users', '{"email":"u8@example.com","name":"U"}', {
-        'content-type': 'application/json; charset=UTF-8',
-      });
+      const a = await post(
+        '/api/users',
+        '{"email":"u8@example.com","name":"U","password":"correct horse battery"}',
+        {
+          'content-type': 'application/json; charset=UTF-8',
+        },
+      );
       expect(a.status).toBe(201);
-      const b = await post('/api/users', '{"email":"u9@example.com","name":"U"}', {
-        'content-type': 'application/merge-patch+json',
-      });
+      const b = await post(
+        '/api/users',
+        '{"email":"u9@example.com","name":"U","password":"correct horse battery"}',
+        {
+          'content-type': 'application/merge-patch+json',
+        },
+      );
       expect(b.status).toBe(201);
     });
 
@@ -226,7 +242,7 @@ describeOnPlatforms('hostile input', appOptions, (t) => {
       async (email) => {
         const res = await http(`${t.url}/api/users`, {
           method: 'POST',
-          body: { email, name: 'Idn' },
+          body: { email, name: 'Idn', password: 'correct horse battery' },
         });
         expectJsonError(res, 400);
         expect(res.body.message).toEqual([expect.stringMatching(/^email must be a valid e-mail/)]);

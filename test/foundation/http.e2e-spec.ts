@@ -12,7 +12,11 @@ describeOnPlatforms('HTTP surface', (t) => {
     it('creates a user with 201 and returns it, then reads it back', async () => {
       const created = await http(`${t.url}/api/users`, {
         method: 'POST',
-        body: { email: 'New.Person@Example.com', name: 'New Person' },
+        body: {
+          email: 'New.Person@Example.com',
+          name: 'New Person',
+          password: 'correct horse battery',
+        },
       });
       expect(created.status).toBe(201);
       expect(created.body).toEqual({
@@ -51,7 +55,7 @@ describeOnPlatforms('HTTP surface', (t) => {
     it('answers 409 for a duplicate email', async () => {
       const res = await http(`${t.url}/api/users`, {
         method: 'POST',
-        body: { email: 'grace@example.com', name: 'Copy' },
+        body: { email: 'grace@example.com', name: 'Copy', password: 'correct horse battery' },
       });
       expect(res.status).toBe(409);
       expect(res.body.message).toMatch(/already exists/);
@@ -117,22 +121,30 @@ describeOnPlatforms('HTTP surface', (t) => {
     it('a body over the limit → 413 JSON', async () => {
       const res = await http(`${t.url}/api/users`, {
         method: 'POST',
-        body: { email: 'big@example.com', name: 'x'.repeat(200 * 1024) },
+        body: {
+          email: 'big@example.com',
+          name: 'x'.repeat(200 * 1024),
+          password: 'correct horse battery',
+        },
       });
       expect(res.status).toBe(413);
       expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
     });
 
     it.each([
-      ['a wrong type', { email: 'ok@example.com', name: 42 }, /name must be a string/],
+      [
+        'a wrong type',
+        { email: 'ok@example.com', name: 42, password: 'correct horse battery' },
+        /name must be a string/,
+      ],
       [
         'an invalid email',
-        { email: 'not-an-email', name: 'A' },
+        { email: 'not-an-email', name: 'A', password: 'correct horse battery' },
         /email must be a valid e-mail address/,
       ],
       [
         'an unknown property',
-        { email: 'ok2@example.com', name: 'A', admin: true },
+        { email: 'ok2@example.com', name: 'A', admin: true, password: 'correct horse battery' },
         /property admin should not exist/,
       ],
       ['an empty object', {}, /email is required/],

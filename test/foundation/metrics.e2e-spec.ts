@@ -42,7 +42,11 @@ describeOnPlatforms('metrics', (t) => {
     });
     await http(`${t.url}/api/users`, {
       method: 'POST',
-      body: { email: 'big@example.com', name: 'x'.repeat(200 * 1024) },
+      body: {
+        email: 'big@example.com',
+        name: 'x'.repeat(200 * 1024),
+        password: 'correct horse battery',
+      },
     });
     const after = await scrape();
     expect(count(after, '400')).toBe(count(before, '400') + 1);

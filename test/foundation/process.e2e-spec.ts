@@ -59,7 +59,7 @@ describe('built entry points', () => {
     expect((await http(`${url}/api/users/1`)).body).toMatchObject({ id: 1, name: 'Ada Lovelace' });
     const created = await http(`${url}/api/users`, {
       method: 'POST',
-      body: { email: 'persist@example.com', name: 'Persisted' },
+      body: { email: 'persist@example.com', name: 'Persisted', password: 'correct horse battery' },
     });
     expect(created.status).toBe(201);
     const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));

@@ -81,7 +81,7 @@ describeCluster('Cluster: a master is killed', () => {
     for (let i = 0; i < 30 && !cachedUser; i++) {
       const created = await http(`${t.url}/api/users`, {
         method: 'POST',
-        body: { email: `ha-${i}@example.com`, name: `HA ${i}` },
+        body: { email: `ha-${i}@example.com`, name: `HA ${i}`, password: 'correct horse battery' },
       });
       const id = created.body.id as number;
       if ((await cluster.masterOf(await cluster.keySlot(cacheKey(id)))) === master) cachedUser = id;

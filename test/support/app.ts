@@ -67,6 +67,9 @@ export async function createTestApp(o: TestAppOptions): Promise<TestApp> {
     DATABASE_URL: 'memory://',
     // Suites that test rate limiting set their own; the rest must not be throttled.
     RATE_LIMIT: '1000000/60s',
+    // Nor are failed logins (the fuzz sends thousands): suites that test login throttling set theirs.
+    AUTH_LOGIN_LIMIT: '1000000/15m',
+    AUTH_LOGIN_CLIENT_LIMIT: '1000000/15m',
     // A suite with a private topology (a server, a Sentinel set or a Cluster) gets only that
     // one: the shared Redis's variables would otherwise win or clash (Cluster > Sentinel > URL).
     ...(TOPOLOGY_ENV.some((v) => o.env?.[v]) ? {} : sharedRedisEnv()),

@@ -33,6 +33,11 @@ export interface Operation {
   responses: Record<string, { headers?: Record<string, Schema>; content?: Record<string, any> }>;
   /** Behind the rate limiter: documents 429. */
   rateLimited: boolean;
+  /**
+   * Its security requirements (alternatives: any one will do): `[{ bearer: [] }, { session: [] }]`;
+   * an empty requirement `{}` among them means credentials are optional. Empty: none read.
+   */
+  security: Record<string, string[]>[];
 }
 
 /** A response as the tests saw it; header names lower-case. */
@@ -77,6 +82,7 @@ export class ApiContract {
           bodyRequired: Boolean(op.requestBody?.required),
           responses: op.responses,
           rateLimited: '429' in op.responses,
+          security: op.security ?? doc.security ?? [],
         });
       }
     }

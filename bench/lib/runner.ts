@@ -141,11 +141,13 @@ export function startWatchdog(maxRunS: number, report: () => void): void {
 
 /**
  * Forks `serverJs` with PATH, HOME, NODE_ENV=development and `env` only, and waits (30 s at
- * most) for its IPC `{ type: 'ready', port }`.
+ * most) for its IPC `{ type: 'ready', port }`. `execArgv`: Node options added to
+ * `--no-warnings` (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow).
  */
 export async function startChild(
   serverJs: string,
   env: Record<string, string>,
+  { execArgv = [] }: { execArgv?: string[] } = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(serverJs, [], {
     env: {
@@ -155,7 +157,7 @@ export async function startChild(
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    execArgv: ['--no-warnings'],
+    execArgv: ['--no-warnings', ...execArgv],
   });
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));

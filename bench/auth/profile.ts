@@ -1,0 +1,76 @@
+/**
+ * Summarizes a V8 CPU profile (`node --cpu-prof`, e.g. from `BENCH_CPU_PROF_DIR=… npm run
+ * bench:auth`): the share of samples by where the code lives (idle, GC, node internals, each
+ * package under node_modules, each src/ module, the bench) and the top functions by self time.
+ *
+ *   node dist-bench/bench/auth/profile.js <file.cpuprofile> [top=25]
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a frame's code lives: a package, a src/ module, node internals, or a V8 pseudo-frame. */
+export function placeOf(url: string, fn: string): string {
+  if (!url) {
+    if (fn === '(idle)') return '(idle)';
+    if (fn === '(garbage collector)') return '(garbage collector)';
+    if (fn === '(program)') return '(program)';
+    return '(native / V8)';
+  }
+  if (url.startsWith('node:')) return 'node internals';
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return nm[1];
+  const src = /dist-bench\/src\/([^/]+)/.exec(url);
+  if (src) return `src/${src[1]}`;
+  if (url.includes('dist-bench/bench/')) return 'bench';
+  return url;
+}
+
+function main(): void {
+  const [file, topArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: profile.js <file.cpuprofile> [top]');
+  const top = Number(topArg ?? 25);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Self time per node from the sample stream (timeDeltas[i] is the gap before sample i).
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const byPlace = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const place = placeOf(url, functionName);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+    const short = url.replace(/^.*node_modules\//, '').replace(/^.*dist-bench\//, '');
+    const key =
+      `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`.trim();
+    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+  }
+  const pct = (us: number): string => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
+  const busy = total - (byPlace.get('(idle)') ?? 0);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${pct(busy)} not idle`);
+  console.log('\nself time by place:');
+  for (const [place, us] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${pct(us)}  ${place}`);
+  console.log(`\ntop ${top} functions by self time:`);
+  for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${pct(us)}  ${fn}`);
+}
+
+main();

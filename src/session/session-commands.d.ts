@@ -3,8 +3,12 @@ import 'ioredis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** lua/session-read.lua: the session hash as a flat list, or null. */
-    sessionRead(key: string, touchMs: number, idleMs: number): Result<string[] | null, Context>;
+    /** lua/session-touch.lua: [Redis time, last seen] (ms), or null when the session is over. */
+    sessionTouch(
+      key: string,
+      touchMs: number,
+      idleMs: number,
+    ): Result<[number, number] | null, Context>;
     /** lua/session-create.lua: [created at, absolute end] (ms, Redis clock). */
     sessionCreate(
       key: string,

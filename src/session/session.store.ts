@@ -31,12 +31,14 @@ export interface NewSession {
 /**
  * Sessions on the `state` Redis role. A session is a hash keyed by its public id (a hash of the
  * secret id: a dump or MONITOR shows no usable cookie), expiring after the idle timeout (pushed
- * back at most once per touch interval by the read script) and deleted at its absolute end. A
+ * back at most once per touch interval by the touch script) and deleted at its absolute end. A
  * per-user sorted set (public id → absolute end) lists a user's sessions.
  */
 @Injectable()
 export class SessionStore implements OnModuleInit {
   private readonly keys: RedisKeys;
+  /** Redis clock minus this process's clock, ms, as the touch script last measured it. */
+  private clockOffsetMs = 0;
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -57,10 +59,27 @@ export class SessionStore implements OnModuleInit {
     return this.keys.tagged(`u${userId}`, 'index');
   }
 
-  /** One EVALSHA: the session, touched when due; null when absent or over its absolute lifetime. */
+  /**
+   * The session, or null when absent. One HGETALL per request: the key's TTL never outlives the
+   * absolute end (create and touch set it to at most the time left), so an existing key is a
+   * live session. When the last touch is a touch interval old, the touch script (Redis clock)
+   * pushes the idle deadline back: one more round trip per session per touch interval. The app
+   * judges "due" on its own clock corrected by the Redis-minus-app offset the script last
+   * reported, so clock skew cannot turn every request into two round trips.
+   */
   async read(id: string, touchMs: number, idleMs: number): Promise<SessionRecord | null> {
-    const flat = await this.redis.sessionRead(this.key(id), touchMs, idleMs);
-    return flat ? parse(id, flat) : null;
+    const key = this.key(id);
+    const fields = await this.redis.hgetall(key);
+    if (fields.a === undefined) return null;
+    const record = parse(id, flatten(fields));
+    if (Date.now() + this.clockOffsetMs - record.lastSeenAt < touchMs) return record;
+    const localBefore = Date.now();
+    const touched = await this.redis.sessionTouch(key, touchMs, idleMs);
+    if (!touched) return null;
+    const [redisNow, seen] = touched.map(Number);
+    this.clockOffsetMs = redisNow - Math.round((localBefore + Date.now()) / 2);
+    record.lastSeenAt = seen;
+    return record;
   }
 
   async create(

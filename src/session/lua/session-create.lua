@@ -1,4 +1,4 @@
--- Stores a new session with Redis TIME as its clock (the read script uses the same clock).
+-- Stores a new session with Redis TIME as its clock (the touch script uses the same clock).
 -- KEYS: 1
 --   KEYS[1]  the session hash (keyed by a hash of the new session id)
 -- ARGV[1]    idle timeout, ms

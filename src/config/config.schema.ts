@@ -66,7 +66,8 @@ export interface AppConfig {
     autoPipelining: boolean;
   };
   database:
-    { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
+    | { kind: 'pglite'; dataDir: string | null }
+    | { kind: 'postgres'; url: string; schema: string; connectTimeoutMs?: number };
   secrets: {
     jwtSecret: string;
     /** `SESSION_SECRET`, a comma-separated list: the first signs cookies, all verify (rotation). */

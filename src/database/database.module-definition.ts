@@ -2,7 +2,14 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 
 /** Which PostgreSQL: a server (node-postgres) or PGlite in process (a folder, or memory). */
 export type DatabaseConnection =
-  { kind: 'pglite'; dataDir: string | null } | { kind: 'postgres'; url: string; schema: string };
+  | { kind: 'pglite'; dataDir: string | null }
+  | {
+      kind: 'postgres';
+      url: string;
+      schema: string;
+      /** How long a query waits for a pool connection before 503. Default 5 s. */
+      connectTimeoutMs?: number;
+    };
 
 /**
  * Options of {@link DatabaseModule}.

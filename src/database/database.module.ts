@@ -17,7 +17,11 @@ export async function openDatabase(
   const d = options.connection;
   const db =
     d.kind === 'postgres'
-      ? await PostgresDatabase.open({ url: d.url, schema: d.schema })
+      ? await PostgresDatabase.open({
+          url: d.url,
+          schema: d.schema,
+          connectTimeoutMs: d.connectTimeoutMs,
+        })
       : await PgliteDatabase.open(d.dataDir);
   try {
     const applied = await migrate(db);

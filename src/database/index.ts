@@ -1,5 +1,6 @@
 // Public face of the database module.
 export * from './database';
+export { DatabaseUnavailableError } from './database.errors';
 export * from './database.module-definition';
 export * from './database.module';
 export { migrate, seedDemoData } from './migrator';

@@ -1,5 +1,6 @@
 import { Pool, types } from 'pg';
 import { Database, Queryable } from './database';
+import { asDatabaseError } from './database.errors';
 
 // int8 (COUNT, SUM, bigint columns) as a JS number: our counters stay far below 2^53.
 types.setTypeParser(20, (v) => Number(v));
@@ -8,6 +9,8 @@ export interface PostgresOptions {
   url: string;
   schema: string;
   max?: number;
+  /** How long a query waits for a pool connection (a free slot or a new one) before 503. Default 5 s. */
+  connectTimeoutMs?: number;
 }
 
 /** node-postgres pool against a real server; every connection's search_path is the configured schema. */
@@ -35,7 +38,7 @@ export class PostgresDatabase extends Database {
       connectionString: o.url,
       max: o.max ?? 10,
       options: `-c search_path=${o.schema}`,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
       statement_timeout: 10_000,
     });
     pool.on('error', () => {
@@ -45,12 +48,18 @@ export class PostgresDatabase extends Database {
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const res = await this.pool.query(sql, params);
-    return res.rows as T[];
+    try {
+      const res = await this.pool.query(sql, params);
+      return res.rows as T[];
+    } catch (err) {
+      throw asDatabaseError(err);
+    }
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw asDatabaseError(err);
+    });
     try {
       await client.query('BEGIN');
       const result = await fn({
@@ -61,7 +70,7 @@ export class PostgresDatabase extends Database {
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw asDatabaseError(err);
     } finally {
       client.release();
     }

@@ -240,7 +240,13 @@ export async function startEmbeddedServices(
           ? `serving PGlite (data in ${pgliteDir}) on ${db.url} for this and later processes with this DATA_DIR`
           : `using the PGlite database of process ${db.owner.pid} on ${db.url} (DATA_DIR ${dataDir})`,
       );
-      config = { ...config, database: { kind: 'postgres', url: db.url, schema: 'public' } };
+      // The embedded server runs every client's statements on one PGlite backend, one unit at
+      // a time: under a burst the processes' pools queue for it much longer than for a real
+      // server, so waiting up to 30 s for a connection beats answering 503 in development.
+      config = {
+        ...config,
+        database: { kind: 'postgres', url: db.url, schema: 'public', connectTimeoutMs: 30_000 },
+      };
     }
   } catch (err) {
     await stopAll().catch(() => undefined);

@@ -159,7 +159,8 @@ describe('embedded defaults shared by several processes on one DATA_DIR', () => 
       Promise.all(Array.from({ length: 100 }, (_, i) => http(`${api(i)}/api/pages/2`))),
     ]);
 
-    expect(posts.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
+    // Status and body of any failure, so a red run says why.
+    expect(posts.filter((r) => r.status !== 201).map((r) => [r.status, r.body])).toEqual([]);
     const ids = posts.map((r) => r.body.id as number);
     expect(new Set(ids).size).toBe(200);
     const [{ n: usersAfter }] = await sql<{ n: number }>(

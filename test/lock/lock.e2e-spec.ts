@@ -215,7 +215,7 @@ describe('two app instances × 500 lock-protected read-modify-writes of one row'
     );
     expect(after - before).toBe(1000);
     expect(conflicts).toBeGreaterThan(0); // the lock was actually contended
-  });
+  }, 180_000); // 1,000 sequential-per-caller round trips with retries: minutes on a loaded machine
 });
 
 describeOnPlatforms('@WithLock endpoints', (t) => {

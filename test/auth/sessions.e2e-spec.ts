@@ -261,7 +261,7 @@ describe('session timeouts and keys', () => {
     const fresh = await login(rotated); // signed with k2
     expect((await me(retired, fresh.cookie)).status).toBe(200);
     expect((await me(old, fresh.cookie)).status).toBe(401);
-  });
+  }, 180_000); // several apps started one after another: minutes on a loaded machine
 
   it('cookie name, SameSite and Secure are configurable', async () => {
     const t = await start({

@@ -9,6 +9,9 @@ import { alive, processGroup, until, waitReady } from '../support/processes';
  * The built entry points as a user runs them (`node dist/main.js`), with only the environment
  * given here: embedded defaults, signals, config failures and the worker role.
  */
+// Built processes start in seconds here, but in tens of seconds on a loaded CI machine.
+jest.setTimeout(180_000);
+
 describe('built entry points', () => {
   const group = processGroup();
   const { run, tempDir } = group;

@@ -43,7 +43,9 @@ export async function isReady(url: string): Promise<boolean> {
   );
 }
 
-export async function waitReady(url: string, p: Started, timeoutMs = 20_000): Promise<void> {
+// Generous: a built process on a loaded CI machine (PGlite initdb, several suites in parallel)
+// can take tens of seconds to be ready; the tests assert readiness, not start-up speed.
+export async function waitReady(url: string, p: Started, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (p.proc.exitCode !== null) throw new Error(`exited ${p.proc.exitCode}:\n${p.output()}`);

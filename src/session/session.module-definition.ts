@@ -4,7 +4,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
  * Options of {@link SessionModule}. Times in ms.
  *
  * @example
- * SessionModule.forRoot({ secrets: [process.env.SESSION_SECRET!], secure: true, isGlobal: true })
+ * SessionModule.forRoot({ secrets: [sessionSecret], secure: true, isGlobal: true })
  */
 export interface SessionModuleOptions {
   /** Cookie signing keys: the first signs, every one verifies (rotate by prepending a new one). */

@@ -1,6 +1,7 @@
 import { AuthService, UnauthenticatedError } from '../../src/auth';
 import { createTestApp, eventually, http, PLATFORMS, TestApp, testPrefix } from '../support/app';
-import { startRedisServer, TestRedis } from '../support/redis';
+import { TestRedis } from '../support/redis';
+import { usePrivateRedisApp } from '../support/private-redis';
 
 /**
  * Password guessing, the one identity step before rate limiting and caching, and the failure
@@ -128,19 +129,12 @@ describe('a WebSocket handshake (AuthService.authenticateHandshake)', () => {
 });
 
 describe.each(PLATFORMS)('auth with Redis stopped on %s (fail closed)', (platform) => {
+  const fixture = usePrivateRedisApp(__filename, platform);
   let redis: TestRedis;
   let t: TestApp;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    t = await createTestApp({
-      platform,
-      prefix: testPrefix(__filename),
-      env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await redis?.close();
+  beforeAll(() => {
+    redis = fixture.redis();
+    t = fixture.app();
   });
 
   it('protected routes answer 503, public routes 200; both recover without a restart', async () => {

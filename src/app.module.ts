@@ -8,6 +8,7 @@ import {
   authOptions,
   cacheOptions,
   databaseOptions,
+  mailOptions,
   rateLimitOptions,
   redisOptions,
   sessionOptions,
@@ -17,6 +18,7 @@ import { SessionModule } from './session';
 import { CacheModule } from './cache';
 import { CountersModule } from './counters';
 import { LockModule } from './lock';
+import { MailModule } from './mail';
 import { PAGE_VIEWS, PagesModule } from './pages';
 import { RateLimitModule } from './rate-limit';
 import { ConfigModule } from './config';
@@ -100,6 +102,12 @@ export class AppModule {
           flush: role !== 'api',
           flushIntervalMs: config.counters.flushMs,
           isGlobal: true,
+        }),
+        MailModule.forRoot({
+          ...mailOptions(config),
+          isGlobal: true,
+          // The development outbox endpoint: API processes outside production only.
+          outboxEndpoint: role !== 'worker' && !config.isProduction,
         }),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),

@@ -2,6 +2,7 @@ import type { AuthModuleOptions, UserDirectory } from './auth';
 import type { CacheModuleOptions } from './cache';
 import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
+import type { MailModuleOptions } from './mail';
 import type { RateLimitModuleOptions } from './rate-limit';
 import type { RedisModuleOptions } from './redis';
 import type { SessionModuleOptions } from './session';
@@ -77,5 +78,18 @@ export function authOptions(config: AppConfig, directory: UserDirectory): AuthMo
     refreshReuseGraceMs: a.refreshReuseGraceMs,
     loginLimit: a.loginLimit,
     loginClientLimit: a.loginClientLimit,
+  };
+}
+
+/**
+ * Mail: SMTP when `SMTP_URL` is set, else the Redis outbox. Production without SMTP_URL is
+ * accepted (a deployment may not send mail yet) with a warning at start: nothing is delivered.
+ */
+export function mailOptions(config: AppConfig): MailModuleOptions {
+  return {
+    smtpUrl: config.mail.smtpUrl,
+    from: config.mail.from,
+    outboxMax: config.mail.outboxMax,
+    warnWithoutSmtp: config.isProduction,
   };
 }

@@ -226,4 +226,42 @@ describe('loadConfig', () => {
       expect.stringMatching(/DATABASE_URL must be a postgres:\/\//),
     ]);
   });
+
+  it('reads mail settings: SMTP_URL (smtp/smtps, password never echoed), MAIL_FROM, OUTBOX_MAX', () => {
+    expect(loadConfig({}).mail).toEqual({
+      smtpUrl: undefined,
+      from: 'no-reply@localhost',
+      outboxMax: 1000,
+    });
+    expect(
+      loadConfig({
+        SMTP_URL: 'smtps://user:pw@smtp.example.com:465',
+        MAIL_FROM: 'Example <no-reply@example.com>',
+        OUTBOX_MAX: '50',
+      }).mail,
+    ).toEqual({
+      smtpUrl: 'smtps://user:pw@smtp.example.com:465',
+      from: 'Example <no-reply@example.com>',
+      outboxMax: 50,
+    });
+    const p = problems({
+      SMTP_URL: 'http://user:hunter2@smtp.example.com',
+      MAIL_FROM: 'not an address',
+      OUTBOX_MAX: '0',
+    });
+    expect(p).toEqual([
+      expect.stringMatching(/^SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/),
+      expect.stringMatching(/^MAIL_FROM must be an e-mail address/),
+      expect.stringMatching(/^OUTBOX_MAX must be an integer between 1 and 1000000/),
+    ]);
+    expect(p.join('\n')).not.toContain('hunter2');
+    expect(problems({ MAIL_FROM: 'a@b.example\r\nBcc: x@y.example' })).toEqual([
+      expect.stringMatching(/^MAIL_FROM must be/),
+    ]);
+  });
+
+  it('accepts production without SMTP_URL (mail then goes to the outbox only, with a warning at start)', () => {
+    const c = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', ...prodSecrets });
+    expect(c.mail.smtpUrl).toBeUndefined();
+  });
 });

@@ -97,6 +97,14 @@ export interface AppConfig {
   };
   /** Password of the seeded development users (never seeded in production). */
   seedPassword: string;
+  mail: {
+    /** `SMTP_URL` (smtp:// or smtps://); unset: the Redis outbox (nothing is delivered). */
+    smtpUrl?: string;
+    /** `MAIL_FROM`: the From address. */
+    from: string;
+    /** `OUTBOX_MAX`: how many messages the development outbox keeps. */
+    outboxMax: number;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -350,6 +358,36 @@ export function loadConfig(env: Env = process.env): AppConfig {
     list.forEach((v, i) => checkSecret(list.length > 1 ? `${name} (entry ${i + 1})` : name, v));
     return list;
   };
+  const smtpUrl = (): string | undefined => {
+    const v = str('SMTP_URL');
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(v);
+      if ((u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname)
+        throw new Error('protocol');
+      return v;
+    } catch {
+      problems.push(
+        `SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@smtp.example.com:587 (got "${redact(v)}")`,
+      );
+      return undefined;
+    }
+  };
+  const mailFrom = (): string => {
+    const v = str('MAIL_FROM') ?? 'no-reply@localhost';
+    // `user@host` or `Name <user@host>`, ASCII, no line breaks (a header value).
+    if (
+      !/^(?:[ -;=?-~]{1,64} )?<?[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253}>?$/.test(
+        v,
+      )
+    ) {
+      problems.push(
+        `MAIL_FROM must be an e-mail address, optionally with a display name: no-reply@example.com or "Example <no-reply@example.com>" (got "${v}")`,
+      );
+      return 'no-reply@localhost';
+    }
+    return v;
+  };
   const cookieName = (): string => {
     const v = str('SESSION_COOKIE_NAME') ?? 'sid';
     if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(v)) {
@@ -424,6 +462,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       loginClientLimit: limitPerWindow('AUTH_LOGIN_CLIENT_LIMIT', '30/15m'),
     },
     seedPassword: str('SEED_PASSWORD') ?? DEFAULT_SEED_PASSWORD,
+    mail: {
+      smtpUrl: smtpUrl(),
+      from: mailFrom(),
+      outboxMax: int('OUTBOX_MAX', 1000, 1, 1_000_000),
+    },
   };
   if (
     isProduction &&

@@ -656,7 +656,7 @@ describe.each(PLATFORMS)('OpenAPI contract with Redis stopped on %s', (platform)
     // Credentials (and refresh tokens, session ids) are obtained while Redis still answers.
     const credentials = new Credentials(t.url);
     const needsRedis =
-      /^(GET|POST|DELETE) \/api\/(leaderboard|users\/\{id\}\/(followers|mutuals))|^PATCH \/api\/users|^POST \/api\/reports|unique-visitors$|^GET \/health\/ready$|^POST \/api\/(login|auth\/(token|refresh))$/;
+      /^(GET|POST|DELETE) \/api\/(leaderboard|users\/\{id\}\/(followers|mutuals))|^PATCH \/api\/users|^POST \/api\/reports|unique-visitors$|^GET \/api\/dev\/outbox$|^GET \/health\/ready$|^POST \/api\/(login|auth\/(token|refresh))$/;
     cases = [];
     for (const op of [...contract.operations].sort(byWritesFirst)) {
       const { required } = securityOf(op);

@@ -9,6 +9,8 @@ import {
   cacheOptions,
   databaseOptions,
   mailOptions,
+  jobsOptions,
+  queueOptions,
   rateLimitOptions,
   redisOptions,
   sessionOptions,
@@ -31,6 +33,8 @@ import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
 import { FollowersModule } from './followers';
 import { ReportsModule } from './reports';
+import { JobsModule } from './jobs';
+import { QueueModule } from './queue';
 import { RedisModule } from './redis';
 import { UsersModule, UsersService } from './users';
 import { WorkerModule } from './worker/index'; // (./worker alone would be the entry file src/worker.ts)
@@ -109,6 +113,9 @@ export class AppModule {
           // The development outbox endpoint: API processes outside production only.
           outboxEndpoint: role !== 'worker' && !config.isProduction,
         }),
+        // Every role produces jobs; only worker and all run processors (BullMQ workers).
+        QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
+        JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

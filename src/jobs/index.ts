@@ -3,3 +3,4 @@ export * from './jobs.module-definition';
 export * from './jobs.module';
 export { NotificationsService, type Notification } from './notifications.service';
 export type { ReportJobData, ReportResult } from './report.processor';
+export { emailSendKey, type EmailJobData, type EmailResult } from './email.processor';

@@ -1,5 +1,7 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AdminQueuesController } from './admin-queues.controller';
+import { EmailController } from './email.controller';
+import { EmailProcessor } from './email.processor';
 import { JobsController } from './jobs.controller';
 import { JobsConfigurableModule, JobsModuleOptions } from './jobs.module-definition';
 import { NotificationProcessor } from './notification.processor';
@@ -7,10 +9,10 @@ import { NotificationsService } from './notifications.service';
 import { ReportProcessor } from './report.processor';
 
 /** `@Processor()` providers: present in every role; workers run them only where QueueModule has `processors: true`. */
-export const JOB_PROCESSORS: Type[] = [ReportProcessor, NotificationProcessor];
+export const JOB_PROCESSORS: Type[] = [ReportProcessor, NotificationProcessor, EmailProcessor];
 
 /** The jobs domain's HTTP endpoints (API role only: `controllers: true`). */
-export const JOB_CONTROLLERS: Type[] = [JobsController, AdminQueuesController];
+export const JOB_CONTROLLERS: Type[] = [JobsController, AdminQueuesController, EmailController];
 
 /**
  * The jobs domain on QueueModule's face: processors of the report and notification queues

@@ -49,7 +49,13 @@ export class EmailController {
     required: false,
     description:
       'Repeat the request with the same key (per user, for QUEUE_IDEMPOTENCY_TTL_MS) to get the first job’s id instead of a second e-mail',
-    schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 200 },
+    schema: {
+      type: 'string',
+      pattern: IDEMPOTENCY_KEY.source,
+      minLength: 1,
+      maxLength: 200,
+      example: 'welcome-ada-2024-02-29',
+    },
   })
   @ApiStandardResponses({
     summary: 'Queue an e-mail (sent once by the worker role: SMTP, or the development outbox)',

@@ -408,6 +408,7 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/me/sessions/revoke-others',
         'POST /api/auth/logout',
         'POST /api/auth/logout-all',
+        'POST /api/send-email',
       ].sort(),
     );
     for (const id of secured)

@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { redisOptions } from '../../src/app.options';
 import { loadConfig } from '../../src/config';
@@ -18,6 +19,7 @@ import { TestSmtpServer } from '../support/smtp';
  */
 async function mailContext(
   options: MailModuleOptions,
+  logger: LoggerService | false = false,
 ): Promise<{ module: TestingModule; mail: MailService; redis: RedisClient }> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -28,7 +30,7 @@ async function mailContext(
   const module = await Test.createTestingModule({
     imports: [RedisModule.forRoot(redisOptions(config)), MailModule.forRoot(options)],
   }).compile();
-  module.useLogger(false);
+  module.useLogger(logger);
   await module.init();
   return {
     module,
@@ -250,6 +252,20 @@ describe('MailService without SMTP: the Redis outbox', () => {
       await ctx.mail.send({ to: 'cap@example.com', subject: 'cap 0', text: 'x' }, { key: 'cap-0' }),
     ).toMatchObject({ duplicate: true });
     expect(await ctx.redis.llen(ctx.mail.outboxKey())).toBe(5);
+  });
+
+  it('warns at start that nothing is delivered when asked to (production without SMTP_URL)', async () => {
+    const warnings: string[] = [];
+    const quiet = () => undefined;
+    const logger: LoggerService = {
+      log: quiet,
+      error: quiet,
+      warn: (m: unknown) => void warnings.push(String(m)),
+    };
+    const warned = await mailContext({ warnWithoutSmtp: true }, logger);
+    await warned.module.close();
+    expect(warnings).toEqual([expect.stringMatching(/SMTP_URL is not set.*NOT delivered/)]);
+    expect(ctx.mail.transport).toBe('outbox');
   });
 
   it('refuses an empty key', async () => {

@@ -1,0 +1,2 @@
+// Public face of the queue module.
+export * from './list-queue.index';

@@ -8,6 +8,8 @@ import {
   authOptions,
   cacheOptions,
   databaseOptions,
+  jobsOptions,
+  queueOptions,
   rateLimitOptions,
   redisOptions,
   sessionOptions,
@@ -29,6 +31,8 @@ import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
 import { FollowersModule } from './followers';
 import { ReportsModule } from './reports';
+import { JobsModule } from './jobs';
+import { QueueModule } from './queue';
 import { RedisModule } from './redis';
 import { UsersModule, UsersService } from './users';
 import { WorkerModule } from './worker/index'; // (./worker alone would be the entry file src/worker.ts)
@@ -101,6 +105,9 @@ export class AppModule {
           flushIntervalMs: config.counters.flushMs,
           isGlobal: true,
         }),
+        // Every role produces jobs; only worker and all run processors (BullMQ workers).
+        QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
+        JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

@@ -2,6 +2,8 @@ import type { AuthModuleOptions, UserDirectory } from './auth';
 import type { CacheModuleOptions } from './cache';
 import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
+import type { JobsModuleOptions } from './jobs';
+import type { QueueModuleOptions } from './queue';
 import type { RateLimitModuleOptions } from './rate-limit';
 import type { RedisModuleOptions } from './redis';
 import type { SessionModuleOptions } from './session';
@@ -78,4 +80,27 @@ export function authOptions(config: AppConfig, directory: UserDirectory): AuthMo
     loginLimit: a.loginLimit,
     loginClientLimit: a.loginClientLimit,
   };
+}
+
+/** Queues on the state role; processors (BullMQ workers) only in the worker and all roles. */
+export function queueOptions(config: AppConfig, processors: boolean): QueueModuleOptions {
+  const q = config.queue;
+  return {
+    prefix: config.redis.prefix,
+    processors,
+    concurrency: q.concurrency,
+    drainTimeoutMs: q.drainTimeoutMs,
+    attempts: q.attempts,
+    backoffMs: q.backoffMs,
+    keepCompleted: q.keepCompleted,
+    keepFailed: q.keepFailed,
+    idempotencyTtlMs: q.idempotencyTtlMs,
+    lockDurationMs: q.lockMs,
+    // Stalled jobs (a killed worker's) are looked for as often as a lock lasts.
+    stalledIntervalMs: q.lockMs,
+  };
+}
+
+export function jobsOptions(config: AppConfig): JobsModuleOptions {
+  return { reportWorkMs: config.queue.reportWorkMs };
 }

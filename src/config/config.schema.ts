@@ -47,6 +47,27 @@ export interface AppConfig {
     /** How often the worker writes pending counter increments to the database. */
     flushMs: number;
   };
+  /** BullMQ queues (src/queue) and the jobs domain (src/jobs). Times in ms. */
+  queue: {
+    /** Jobs one worker process runs at once, per queue. */
+    concurrency: number;
+    /** On shutdown, how long active jobs may run before the workers are closed anyway. */
+    drainTimeoutMs: number;
+    /** Attempts per job (the first run included). */
+    attempts: number;
+    /** First retry delay; doubles per attempt, with jitter. */
+    backoffMs: number;
+    /** Completed jobs kept per queue (the newest). */
+    keepCompleted: number;
+    /** Failed jobs (dead letters) kept per queue (the newest). */
+    keepFailed: number;
+    /** How long an `Idempotency-Key` maps to its first job. */
+    idempotencyTtlMs: number;
+    /** Job lock duration; a job whose worker died is retried after at most about this long. */
+    lockMs: number;
+    /** Simulated work of a report job. */
+    reportWorkMs: number;
+  };
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
   /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
@@ -390,6 +411,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     rateLimit: rateLimit(),
     counters: { flushMs: int('COUNTER_FLUSH_MS', 5_000, 50, 3_600_000) },
+    queue: {
+      concurrency: int('QUEUE_CONCURRENCY', 10, 1, 1000),
+      drainTimeoutMs: duration('QUEUE_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+      attempts: int('QUEUE_ATTEMPTS', 3, 1, 100),
+      backoffMs: duration('QUEUE_BACKOFF_MS', 2_000, 1, 3_600_000),
+      keepCompleted: int('QUEUE_KEEP_COMPLETED', 1_000, 0, 1_000_000),
+      keepFailed: int('QUEUE_KEEP_FAILED', 10_000, 1, 1_000_000),
+      idempotencyTtlMs: duration('QUEUE_IDEMPOTENCY_TTL_MS', 86_400_000, 1000, 30 * 86_400_000),
+      lockMs: duration('QUEUE_LOCK_MS', 30_000, 1000, 600_000),
+      reportWorkMs: duration('REPORT_JOB_WORK_MS', 1000, 0, 600_000),
+    },
     leaderboard: {
       maxBoards: int('LEADERBOARD_MAX_BOARDS', 1_000, 1, 1_000_000),
       maxEntries: int('LEADERBOARD_MAX_ENTRIES', 10_000, 1, 10_000_000),

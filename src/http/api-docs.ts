@@ -114,7 +114,7 @@ export interface StandardResponsesOptions {
   description?: string;
   /** The success response; `type` omitted for 204. */
   success: {
-    status: 200 | 201 | 204;
+    status: 200 | 201 | 202 | 204;
     description: string;
     type?: Type<unknown> | [Type<unknown>];
     /** Extra headers of the success response (`X-Cache`). */

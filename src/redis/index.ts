@@ -9,6 +9,7 @@ export * from './redis-keys';
 export * from './redis-scan';
 export * from './redis-scripts';
 export {
+  createRedisClient,
   describeTopology,
   isDisconnected,
   retryDelay,

@@ -4,15 +4,16 @@ import { Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/comm
 class WorkerLifecycle implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     new Logger('Worker').log(
-      'worker role started: counter write-back (CountersModule); queue processors arrive with the queue module',
+      'worker role started: queue processors (QueueModule, processors of src/jobs) and counter write-back (CountersModule)',
     );
   }
 }
 
 /**
- * The worker role. Counter write-back runs in it (CountersModule with `flush: true`, set by the
- * composition root for this role); BullMQ processors and stream consumers will be added here. It runs in its own process (`APP_ROLE=worker`, `npm run start:worker`) or
- * beside the API (`APP_ROLE=all`).
+ * The worker role. BullMQ workers run in it (QueueModule with `processors: true`, set by the
+ * composition root for this role, for the `@Processor()` providers of src/jobs) and counter
+ * write-back (CountersModule with `flush: true`). It runs in its own process (`APP_ROLE=worker`,
+ * `npm run start:worker`) or beside the API (`APP_ROLE=all`).
  */
 @Module({ providers: [WorkerLifecycle] })
 export class WorkerModule {}

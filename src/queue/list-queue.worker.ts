@@ -20,6 +20,8 @@ export interface ListWorkerOptions {
   reapIntervalMs?: number;
   /** Errors that are not a job's own failure (Redis down, a lost lease); default: logged. */
   onError?: (err: unknown, job?: ListJob) => void;
+  /** Called after a job's `complete` succeeded (e.g. metrics, benchmarks). */
+  onCompleted?: (job: ListJob) => void;
 }
 
 /**
@@ -137,6 +139,7 @@ export class ListWorker {
       if (ok) {
         await this.queue.complete(job);
         this.stats.completed++;
+        this.options.onCompleted?.(job);
       } else {
         await this.queue.retry(job, failure);
         this.stats.retried++;

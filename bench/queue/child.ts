@@ -14,6 +14,9 @@ import { Injectable, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { queueOptions, redisOptions } from '../../src/app.options';
 import { MetricsModule } from '../../src/metrics';
@@ -182,6 +185,31 @@ function pct(sorted: Float64Array, p: number): number {
   return sorted[rank - 1];
 }
 
+/**
+ * With BENCH_CPU_PROF_DIR: a V8 CPU profile of the measured jobs only (start-up and warm-up
+ * excluded), written there as `<variant>-c<n>-<pid>.cpuprofile`.
+ */
+async function startProfiler(): Promise<{ stop(file: string): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(join(dir, file), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const url = privateRedisUrl();
   const variant = process.env.BENCH_VARIANT as Variant;
@@ -218,6 +246,7 @@ async function main(): Promise<void> {
     process.send?.({ type: 'ready', port: 0, pid: process.pid });
   });
   if (warmup > 0) await drive(h, warmup, window);
+  const profiler = await startProfiler();
   const before = await redisSnapshot(admin);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -225,6 +254,7 @@ async function main(): Promise<void> {
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const after = await redisSnapshot(admin);
+  await profiler?.stop(`${variant}-c${concurrency}-${process.pid}.cpuprofile`);
   const d = redisDelta(before, after);
   latencies.sort();
   const result: RunResult = {

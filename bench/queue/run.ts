@@ -13,7 +13,8 @@
  *   npm run bench:queue                                         # ≈ 3–5 minutes
  *   BENCH_ROUNDS=1 BENCH_JOBS=1000 npm run bench:queue          # smoke run
  *   BENCH_CPU_PROF_DIR=/tmp/qprof BENCH_VARIANTS=ours npm run bench:queue
- *       # --cpu-prof per child; summarize with node dist-bench/bench/auth/profile.js <file>
+ *       # a CPU profile of each child's measured jobs (inspector; start-up and warm-up excluded);
+ *       # summarize one with node dist-bench/bench/auth/profile.js <file>
  *
  * Settings (environment, defaults in brackets): BENCH_ROUNDS [3], BENCH_CONCURRENCIES [1,10,50],
  * BENCH_VARIANTS [raw,ours,list], BENCH_JOBS [5000] measured jobs per run, BENCH_JOBS_C1 [1000]
@@ -68,19 +69,14 @@ async function measure(variant: Variant, concurrency: number): Promise<RunResult
   const redis = await startPrivateRedis('nrp-queue-redis-');
   let child: ChildProcess | undefined;
   try {
-    const started = await startChild(
-      CHILD_JS,
-      {
-        REDIS_URL: redis.url,
-        BENCH_VARIANT: variant,
-        BENCH_CONCURRENCY: String(concurrency),
-        BENCH_JOBS: String(concurrency === 1 ? JOBS_C1 : JOBS),
-        BENCH_WARMUP_JOBS: String(WARMUP),
-      },
-      {
-        execArgv: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [],
-      },
-    );
+    const started = await startChild(CHILD_JS, {
+      REDIS_URL: redis.url,
+      BENCH_VARIANT: variant,
+      BENCH_CONCURRENCY: String(concurrency),
+      BENCH_JOBS: String(concurrency === 1 ? JOBS_C1 : JOBS),
+      BENCH_WARMUP_JOBS: String(WARMUP),
+      ...(CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: resolve(CPU_PROF_DIR) } : {}),
+    });
     child = started.child;
     const c = child;
     const result = await new Promise<RunResult>((resolveRun, reject) => {
@@ -172,7 +168,7 @@ async function main(): Promise<void> {
     '',
     machine,
     '',
-    `Run: ${new Date(started).toISOString()}, ${ROUNDS} round(s), variants interleaved (rotated order each round); each run a fresh child process and a fresh private redis-server; ${WARMUP} warm-up jobs, then ${JOBS} measured jobs (${JOBS_C1} at concurrency 1); producer and worker in the same child, the producer keeping 2 × concurrency jobs outstanding (closed loop); latency = enqueue call → completion stored (BullMQ worker \`completed\` event / ListQueue \`complete\` resolved); whole run ${Math.round((Date.now() - started) / 1000)} s${CPU_PROF_DIR ? ' (PROFILED with --cpu-prof: figures not comparable)' : ''}.`,
+    `Run: ${new Date(started).toISOString()}, ${ROUNDS} round(s), variants interleaved (rotated order each round); each run a fresh child process and a fresh private redis-server; ${WARMUP} warm-up jobs, then ${JOBS} measured jobs (${JOBS_C1} at concurrency 1); producer and worker in the same child, the producer keeping 2 × concurrency jobs outstanding (closed loop); latency = enqueue call → completion stored (BullMQ worker \`completed\` event / ListQueue \`complete\` resolved); whole run ${Math.round((Date.now() - started) / 1000)} s${CPU_PROF_DIR ? ' (PROFILED: figures not comparable)' : ''}.`,
     '',
     'Options of raw BullMQ = our module defaults (read from the same resolved options): attempts 3, exponential backoff 2 s with jitter 0.5, removeOnComplete {count 1000, age 7 d}, removeOnFail {count 10000, age 7 d}, prefix `{bench:email}`, lockDuration = stalledInterval = 30 s, concurrency c. ListQueue: defaults (visibility timeout 30 s, maxRetries 3), one blocking connection per worker, reaper every 1 s.',
     '',

@@ -117,7 +117,8 @@ async function ourModule(url: string, concurrency: number): Promise<Harness> {
   @Module({
     imports: [
       RedisModule.forRoot(redisOptions(config)),
-      MetricsModule.forRoot({}),
+      // As in the app (default metrics on); BENCH_DEFAULT_METRICS=off to measure their cost.
+      MetricsModule.forRoot({ defaultMetrics: process.env.BENCH_DEFAULT_METRICS !== 'off' }),
       QueueModule.forRoot({ ...queueOptions(config, true), isGlobal: true }),
     ],
     providers: [BenchProcessor],

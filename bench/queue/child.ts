@@ -83,13 +83,14 @@ async function rawBullmq(url: string, concurrency: number): Promise<Harness> {
       removeOnFail: { count: o.keepFailed, age: keepAge },
     },
   });
+  const closeRaw = async () => {
+    await worker.close();
+    await queue.close();
+  };
   const h: Harness = {
     add: (t0) => queue.add('bench', { t0 }),
     completed: () => undefined,
-    close: async () => {
-      await worker.close();
-      await queue.close();
-    },
+    close: closeRaw,
   };
   const worker = new Worker(QUEUE, async () => null, {
     connection,
@@ -101,6 +102,16 @@ async function rawBullmq(url: string, concurrency: number): Promise<Harness> {
   worker.on('completed', (job: Job<{ t0: number }>) => h.completed(job.data.t0));
   await worker.waitUntilReady();
   await queue.waitUntilReady();
+  if (process.env.BENCH_RAW_BESIDE_APP === 'on') {
+    // Diagnostic: raw BullMQ's hot path in a process that also holds our module's app context
+    // (producers only: same heap, default metrics, connections), to tell the cost of the
+    // environment from the cost of our per-job code.
+    const app = await ourApp(url, concurrency, false);
+    h.close = async () => {
+      await closeRaw();
+      await app.close();
+    };
+  }
   return h;
 }
 
@@ -112,21 +123,28 @@ class BenchProcessor extends WorkerHost {
   }
 }
 
-async function ourModule(url: string, concurrency: number): Promise<Harness> {
+/** The Nest application context of our variant; with `processors: false`, producers only. */
+async function ourApp(
+  url: string,
+  concurrency: number,
+  processors: boolean,
+): Promise<INestApplicationContext> {
   const config = benchConfig(url, { QUEUE_CONCURRENCY: String(concurrency) });
   @Module({
     imports: [
       RedisModule.forRoot(redisOptions(config)),
       // As in the app (default metrics on); BENCH_DEFAULT_METRICS=off to measure their cost.
       MetricsModule.forRoot({ defaultMetrics: process.env.BENCH_DEFAULT_METRICS !== 'off' }),
-      QueueModule.forRoot({ ...queueOptions(config, true), isGlobal: true }),
+      QueueModule.forRoot({ ...queueOptions(config, processors), isGlobal: true }),
     ],
     providers: [BenchProcessor],
   })
   class BenchModule {}
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(BenchModule, {
-    logger: false,
-  });
+  return NestFactory.createApplicationContext(BenchModule, { logger: false });
+}
+
+async function ourModule(url: string, concurrency: number): Promise<Harness> {
+  const app = await ourApp(url, concurrency, true);
   const queues = app.get(QueueService);
   const [worker] = app.get(QueueWorkers).workers;
   if (!worker) throw new Error('QueueModule started no worker for the bench processor');

@@ -20,7 +20,9 @@
  * BENCH_VARIANTS [raw,ours,list], BENCH_JOBS [5000] measured jobs per run, BENCH_JOBS_C1 [1000]
  * at concurrency 1, BENCH_WARMUP_JOBS [500], BENCH_RUN_TIMEOUT_S [180], BENCH_MAX_RUN_S [1800],
  * BENCH_CPU_PROF_DIR [unset], BENCH_RESULTS_FILE [queue-<date>.md], BENCH_DEFAULT_METRICS [on]
- * (`off`: our module's app without prom-client's default metrics, to measure what they cost).
+ * (`off`: our module's app without prom-client's default metrics, to measure what they cost),
+ * BENCH_RAW_BESIDE_APP [off] (`on`: the raw BullMQ child also holds our module's app context,
+ * producers only, to tell the environment's cost from our per-job code's).
  */
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -77,9 +79,11 @@ async function measure(variant: Variant, concurrency: number): Promise<RunResult
       BENCH_JOBS: String(concurrency === 1 ? JOBS_C1 : JOBS),
       BENCH_WARMUP_JOBS: String(WARMUP),
       ...(CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: resolve(CPU_PROF_DIR) } : {}),
-      ...(process.env.BENCH_DEFAULT_METRICS
-        ? { BENCH_DEFAULT_METRICS: process.env.BENCH_DEFAULT_METRICS }
-        : {}),
+      ...Object.fromEntries(
+        ['BENCH_DEFAULT_METRICS', 'BENCH_RAW_BESIDE_APP']
+          .filter((k) => process.env[k])
+          .map((k) => [k, process.env[k]!]),
+      ),
     });
     child = started.child;
     const c = child;

@@ -377,6 +377,14 @@ export class ListQueue {
     return json === null ? null : (JSON.parse(json) as ListFailedJob);
   }
 
+  /**
+   * Deletes a dead letter (the failed hash has no bound of its own: an operator requeues or
+   * removes them). Throws {@link ListJobNotFoundError}.
+   */
+  async removeFailed(id: string): Promise<void> {
+    if ((await this.client.hdel(this.keys.failed, id)) !== 1) throw new ListJobNotFoundError(id);
+  }
+
   /** Puts a dead letter back in ready with attempts reset. Throws {@link ListJobNotFoundError}. */
   async requeueFailed(id: string): Promise<void> {
     const dead = await this.failedJob(id);

@@ -13,6 +13,7 @@ import {
 } from '../../src/queue';
 import { RedisClient, RedisKeys } from '../../src/redis';
 import { testPrefix } from '../support/app';
+import { startRedisServer } from '../support/redis';
 import { until } from '../support/processes';
 
 /**
@@ -335,6 +336,7 @@ describe('ListQueue', () => {
 
     // Requeued from the dead letters, it runs again from attempt 0 and completes.
     await q.requeueFailed(id);
+    await expect(q.removeFailed(id)).rejects.toBeInstanceOf(ListJobNotFoundError);
     const [again] = await q.take();
     expect(again).toMatchObject({ id, attempts: 0 });
     await q.complete(again);
@@ -355,6 +357,41 @@ describe('ListQueue', () => {
     expect(calls).toBe(3);
     expect(dead.reason).toBe('no route to user (3)');
     expect(dead.job.attempts).toBe(3);
+  });
+
+  it('a worker survives a Redis restart and resumes; enqueue fails fast while Redis is down', async () => {
+    const redis = await startRedisServer();
+    const producer = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const blocking = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      await eventually('the producer to connect', async () => producer.status === 'ready');
+      const q = new ListQueue(producer, { keys, name: `q${++queueNo}` });
+      const done: string[] = [];
+      const w = q.work(async (job) => void done.push(job.id), {
+        blocking,
+        concurrency: 2,
+        blockTimeoutMs: 200,
+        onError: () => undefined,
+      });
+      workers.push(w);
+      const before = await q.enqueue('email', { n: 1 });
+      await eventually('the first job', async () => done.includes(before));
+
+      await redis.stop();
+      await eventually('the producer to see Redis gone', async () => producer.status !== 'ready');
+      await expect(q.enqueue('email', { n: 2 })).rejects.toThrow();
+
+      await redis.restart(); // a fresh, empty server on the same port
+      await eventually('the producer to reconnect', async () => producer.status === 'ready');
+      // The scripts are loaded again on their own (EVALSHA falls back to EVAL on NOSCRIPT).
+      const after = await q.enqueue('report', { n: 3 });
+      await eventually('the worker to resume', async () => done.includes(after), 30_000);
+      await w.close(2000);
+    } finally {
+      producer.disconnect();
+      blocking.disconnect();
+      await redis.close();
+    }
   });
 
   it('delivers a job again after the visibility timeout when its consumer process is SIGKILLed', async () => {

@@ -58,7 +58,9 @@ for _, id in ipairs(expired) do
 end
 
 local adopted = 0
-local inflight = redis.call('LRANGE', KEYS[2], 0, limit - 1)
+-- From the tail: the oldest entries (consumers push at the head), where a dead consumer's
+-- orphan ends up; one just moved by a live consumer is adopted harmlessly too.
+local inflight = redis.call('LRANGE', KEYS[2], -limit, -1)
 if #inflight > 0 then
   local scores = redis.call('ZMSCORE', KEYS[3], unpack(inflight))
   local deadline = now + tonumber(ARGV[1])

@@ -4,6 +4,7 @@ import { JobsController } from './jobs.controller';
 import { JobsConfigurableModule, JobsModuleOptions } from './jobs.module-definition';
 import { NotificationProcessor } from './notification.processor';
 import { NotificationsService } from './notifications.service';
+import { QueueDashboard } from './queue-dashboard';
 import { ReportProcessor } from './report.processor';
 
 /** `@Processor()` providers: present in every role; workers run them only where QueueModule has `processors: true`. */
@@ -28,6 +29,13 @@ export const JOB_CONTROLLERS: Type[] = [JobsController, AdminQueuesController];
 export class JobsModule extends JobsConfigurableModule {
   static override forRoot(options: JobsModuleOptions & { controllers?: boolean }): DynamicModule {
     const { controllers, ...rest } = options;
-    return { ...super.forRoot(rest), controllers: controllers ? JOB_CONTROLLERS : [] };
+    const base = super.forRoot(rest);
+    if (!controllers) return base;
+    return {
+      ...base,
+      controllers: JOB_CONTROLLERS,
+      // bull-board at /admin/queues, on the HTTP platform's own instance (API role only).
+      providers: [...(base.providers ?? []), QueueDashboard],
+    };
   }
 }

@@ -172,8 +172,11 @@ export class QueueService implements BeforeApplicationShutdown {
     const q = this.queue(queue);
     this.assertConnected();
     return this.guard(async () => {
+      // State first: a job read after it is a snapshot at least as new (never "completed"
+      // without its result when it finishes in between).
+      const state = await q.getJobState(id);
       const job = await Job.fromId(q, id);
-      return job ? view(queue, job, await job.getState()) : undefined;
+      return job ? view(queue, job, state) : undefined;
     });
   }
 

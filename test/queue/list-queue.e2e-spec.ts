@@ -256,7 +256,7 @@ describe('ListQueue', () => {
   });
 
   it('extends the leases of running jobs, so a slow job is not delivered twice', async () => {
-    const q = newQueue({ visibilityTimeoutMs: 300 });
+    const q = newQueue({ visibilityTimeoutMs: 1000 });
     await q.enqueue('report', {});
     let runs = 0;
     let release!: () => void;
@@ -269,7 +269,7 @@ describe('ListQueue', () => {
     // Many visibility timeouts pass while it runs; another consumer is ready to take anything.
     const other: string[] = [];
     startWorker(q, async (job) => void other.push(job.id));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3500));
     const reaped = await q.reap();
     expect(reaped.reclaimed).toBe(0);
     release();
@@ -416,7 +416,7 @@ describe('ListQueue', () => {
 
   it('1,000 jobs through 4 consumer processes, 3 of them SIGKILLed mid-run: every job processed, none lost', async () => {
     const name = `q${++queueNo}`;
-    const queue = new ListQueue(connect(), { keys, name, visibilityTimeoutMs: 2000 });
+    const queue = new ListQueue(connect(), { keys, name, visibilityTimeoutMs: 3000 });
     const runsKey = keys.tagged(name, 'test-runs');
     const types = ['email', 'notification', 'report'] as const;
     const ids: string[] = [];
@@ -428,7 +428,7 @@ describe('ListQueue', () => {
       );
     const env = {
       LQ_MODE: 'work',
-      LQ_VT_MS: '2000',
+      LQ_VT_MS: '3000',
       LQ_CONCURRENCY: '4',
       LQ_WORK_MS: '30',
       LQ_RUNS_KEY: runsKey,

@@ -4,7 +4,14 @@ import { AppConfig, AppRole, ConfigValidationError, loadConfig } from './config'
 import { RedisServerInUseError, RedisServerNotFoundError } from './redis';
 import { EmbeddedServiceBusyError, EmbeddedServices, startEmbeddedServices } from './embedded';
 
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+/**
+ * How long a shutdown may take before the process exits anyway: 15 s, or more when the queue
+ * drain (QUEUE_DRAIN_TIMEOUT_MS) needs it, plus room for the bounded forced close of the
+ * workers and the closes after it. An orchestrator's grace period must be longer than this.
+ */
+export function shutdownTimeoutMs(config: AppConfig): number {
+  return Math.max(15_000, config.queue.drainTimeoutMs + 5_000);
+}
 
 /**
  * Process entry shared by `main.ts` and `worker.ts`: validate the environment (exit 1 naming
@@ -36,10 +43,11 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`shutting down (${reason})`);
+    const limitMs = shutdownTimeoutMs(config);
     const force = setTimeout(() => {
-      logger.error(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
+      logger.error(`shutdown took longer than ${limitMs} ms: exiting`);
       process.exit(code || 1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, limitMs);
     force.unref();
     // Processes starting from now on wait for this one to finish and take over, instead of
     // attaching to services about to stop.

@@ -1,5 +1,7 @@
+import type { INestApplication } from '@nestjs/common';
 import { LockService } from '../../src/lock';
-import { createTestApp, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { QueueService } from '../../src/queue';
+import { createTestApp, eventually, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { Credentials, logIn, Scheme, sessionIdOf } from '../support/credentials';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 import { ApiContract, headerRecord, Operation, SeenResponse } from '../support/openapi';
@@ -9,6 +11,7 @@ import {
   exampleBody,
   jsonRequest,
   liveInput,
+  needsRole,
   pathParams,
   queryParams,
   RequestSpec,
@@ -123,7 +126,11 @@ function validRequest(
   return async () =>
     jsonRequest(op, {
       ...(await liveInput(op, credentials)),
-      headers: scheme ? await credentials.headers(scheme, consumesCredentials(op)) : {},
+      headers: scheme
+        ? needsRole(op)
+          ? await credentials.adminHeaders(scheme)
+          : await credentials.headers(scheme, consumesCredentials(op))
+        : {},
     });
 }
 
@@ -150,7 +157,9 @@ function withCredentials(cases: Case[], credentials: Credentials): Case[] {
       name: `${c.name} with ${scheme}`,
       spec: async () => {
         const s = typeof spec === 'function' ? await spec() : spec;
-        const auth = await credentials.headers(scheme, consumesCredentials(c.op));
+        const auth = needsRole(c.op)
+          ? await credentials.adminHeaders(scheme)
+          : await credentials.headers(scheme, consumesCredentials(c.op));
         return { ...s, headers: { ...s.headers, ...auth } };
       },
     };
@@ -298,12 +307,28 @@ function absentCases(contract: ApiContract): Case[] {
   return cases;
 }
 
+/**
+ * A dead letter to retry: a notification job without its message, which the notification
+ * processor refuses with an UnrecoverableError.
+ */
+async function deadLetter(app: INestApplication): Promise<{ queue: string; id: string }> {
+  const queues = app.get(QueueService);
+  const { jobId } = await queues.add('notification', 'contract', {});
+  const job = await eventually(
+    () => queues.get('notification', jobId),
+    (j) => j?.state === 'failed',
+  );
+  if (job?.state !== 'failed') throw new Error(`notification job ${jobId} did not fail`);
+  return { queue: 'notification', id: jobId };
+}
+
 describeOnPlatforms('OpenAPI contract', (t) => {
   let contract: ApiContract;
   let credentials: Credentials;
   beforeAll(async () => {
     contract = await ApiContract.load(t.url);
     credentials = new Credentials(t.url);
+    credentials.failedJob = () => deadLetter(t.app);
   });
 
   it('the document is valid OpenAPI 3.0 and describes every operation completely', () => {
@@ -408,6 +433,11 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/me/sessions/revoke-others',
         'POST /api/auth/logout',
         'POST /api/auth/logout-all',
+        'POST /api/reports',
+        'GET /api/jobs/{queue}/{id}',
+        'GET /api/notifications',
+        'GET /api/admin/queues/{queue}/failed',
+        'POST /api/admin/queues/{queue}/jobs/{id}/retry',
       ].sort(),
     );
     for (const id of secured)
@@ -655,6 +685,7 @@ describe.each(PLATFORMS)('OpenAPI contract with Redis stopped on %s', (platform)
     contract = await ApiContract.load(t.url);
     // Credentials (and refresh tokens, session ids) are obtained while Redis still answers.
     const credentials = new Credentials(t.url);
+    credentials.failedJob = () => deadLetter(t.app);
     const needsRedis =
       /^(GET|POST|DELETE) \/api\/(leaderboard|users\/\{id\}\/(followers|mutuals))|^PATCH \/api\/users|^POST \/api\/reports|unique-visitors$|^GET \/health\/ready$|^POST \/api\/(login|auth\/(token|refresh))$/;
     cases = [];

@@ -1,13 +1,12 @@
-import type { INestApplication } from '@nestjs/common';
 import { LockService } from '../../src/lock';
-import { QueueService } from '../../src/queue';
-import { createTestApp, eventually, PLATFORMS, TestApp, testPrefix } from '../support/app';
+import { createTestApp, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { Credentials, logIn, Scheme, sessionIdOf } from '../support/credentials';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 import { ApiContract, headerRecord, Operation, SeenResponse } from '../support/openapi';
 import { startRedisServer, TestRedis } from '../support/redis';
 import {
   consumesCredentials,
+  deadLetter,
   exampleBody,
   jsonRequest,
   liveInput,
@@ -305,21 +304,6 @@ function absentCases(contract: ApiContract): Case[] {
     }
   }
   return cases;
-}
-
-/**
- * A dead letter to retry: a notification job without its message, which the notification
- * processor refuses with an UnrecoverableError.
- */
-async function deadLetter(app: INestApplication): Promise<{ queue: string; id: string }> {
-  const queues = app.get(QueueService);
-  const { jobId } = await queues.add('notification', 'contract', {});
-  const job = await eventually(
-    () => queues.get('notification', jobId),
-    (j) => j?.state === 'failed',
-  );
-  if (job?.state !== 'failed') throw new Error(`notification job ${jobId} did not fail`);
-  return { queue: 'notification', id: jobId };
 }
 
 describeOnPlatforms('OpenAPI contract', (t) => {

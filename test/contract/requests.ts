@@ -1,3 +1,6 @@
+import type { INestApplication } from '@nestjs/common';
+import { QueueService } from '../../src/queue';
+import { eventually } from '../support/app';
 import { Credentials, Scheme, SEED_PASSWORD } from '../support/credentials';
 import type { Operation, Parameter, Schema } from '../support/openapi';
 
@@ -213,4 +216,19 @@ export async function liveInput(
     default:
       return {};
   }
+}
+
+/**
+ * A dead letter to retry: a notification job without its message, which the notification
+ * processor refuses with an UnrecoverableError.
+ */
+export async function deadLetter(app: INestApplication): Promise<{ queue: string; id: string }> {
+  const queues = app.get(QueueService);
+  const { jobId } = await queues.add('notification', 'contract', {});
+  const job = await eventually(
+    () => queues.get('notification', jobId),
+    (j) => j?.state === 'failed',
+  );
+  if (job?.state !== 'failed') throw new Error(`notification job ${jobId} did not fail`);
+  return { queue: 'notification', id: jobId };
 }

@@ -58,6 +58,51 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the queue settings: defaults, durations with units, and each bad value named', () => {
+    expect(loadConfig({}).queue).toEqual({
+      concurrency: 10,
+      drainTimeoutMs: 10_000,
+      attempts: 3,
+      backoffMs: 2_000,
+      keepCompleted: 1_000,
+      keepFailed: 10_000,
+      idempotencyTtlMs: 86_400_000,
+      lockMs: 30_000,
+      reportWorkMs: 1_000,
+    });
+    expect(
+      loadConfig({
+        QUEUE_CONCURRENCY: '50',
+        QUEUE_DRAIN_TIMEOUT_MS: '30s',
+        QUEUE_BACKOFF_MS: '500',
+        QUEUE_IDEMPOTENCY_TTL_MS: '1h',
+        QUEUE_LOCK_MS: '5s',
+        REPORT_JOB_WORK_MS: '0',
+      }).queue,
+    ).toMatchObject({
+      concurrency: 50,
+      drainTimeoutMs: 30_000,
+      backoffMs: 500,
+      idempotencyTtlMs: 3_600_000,
+      lockMs: 5_000,
+      reportWorkMs: 0,
+    });
+    const p = problems({
+      QUEUE_CONCURRENCY: '0',
+      QUEUE_ATTEMPTS: 'three',
+      QUEUE_BACKOFF_MS: '0',
+      QUEUE_KEEP_FAILED: '0',
+      QUEUE_LOCK_MS: '10',
+      REPORT_JOB_WORK_MS: '-1',
+    }).join('\n');
+    expect(p).toMatch(/QUEUE_CONCURRENCY must be an integer between 1 and 1000 \(got "0"\)/);
+    expect(p).toMatch(/QUEUE_ATTEMPTS must be an integer between 1 and 100/);
+    expect(p).toMatch(/QUEUE_BACKOFF_MS must be a duration between 1 ms/);
+    expect(p).toMatch(/QUEUE_KEEP_FAILED must be an integer between 1/);
+    expect(p).toMatch(/QUEUE_LOCK_MS must be a duration between 1000 ms/);
+    expect(p).toMatch(/REPORT_JOB_WORK_MS must be a duration/);
+  });
+
   it('names each invalid variable, all at once', () => {
     const p = problems({
       PORT: 'eighty',

@@ -36,7 +36,13 @@ export class JobsController {
     required: false,
     description:
       'Repeat the request with the same key (per user, for QUEUE_IDEMPOTENCY_TTL_MS) to get the first job’s id instead of a new job',
-    schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 200 },
+    schema: {
+      type: 'string',
+      pattern: IDEMPOTENCY_KEY.source,
+      minLength: 1,
+      maxLength: 200,
+      example: 'report-2024-02-29',
+    },
   })
   @ApiStandardResponses({
     summary: 'Queue a report job',

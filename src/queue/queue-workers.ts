@@ -157,10 +157,23 @@ export class QueueWorkers implements OnApplicationBootstrap {
         Promise.all(this.running.map((r) => r.worker.disconnect())),
         FORCED_CLOSE_MS,
       );
+      // What `worker.close(true)` would stop, had close() not been called already (BullMQ then
+      // returns the pending close): the lock-renewal and stalled-check timers, local only.
+      for (const { worker } of this.running) stopTimers(worker);
     }
     await Promise.all(this.running.map((r) => closeWithin(r.connection, FORCED_CLOSE_MS)));
     this.running.length = 0;
   }
+}
+
+/** Stops a worker's lock-renewal and stalled-check timers (BullMQ internals, local state only). */
+function stopTimers(worker: Worker): void {
+  const w = worker as unknown as {
+    lockManager?: { close(): Promise<void> };
+    stalledCheckStopper?: () => void;
+  };
+  w.lockManager?.close().catch(() => undefined);
+  w.stalledCheckStopper?.();
 }
 
 function processorClass(wrapper: InstanceWrapper): (new (...a: unknown[]) => unknown) | undefined {

@@ -225,7 +225,22 @@ export class QueueService implements BeforeApplicationShutdown {
             state,
           },
         );
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      } catch (err) {
+        // A concurrent retry (or removal) got there between the state read and this script.
+        const message = (err as Error).message;
+        if (/not in the \w+ state/.test(message))
+          throw new JobStateConflictError(
+            `Job ${id} is no longer failed: it was retried meanwhile`,
+            {
+              queue,
+              id,
+            },
+          );
+        if (/Missing key/.test(message)) throw new JobNotFoundError(queue, id);
+        throw err;
+      }
       return view(queue, job, 'waiting');
     });
   }

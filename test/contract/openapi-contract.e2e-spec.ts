@@ -6,9 +6,11 @@ import { ApiContract, headerRecord, Operation, SeenResponse } from '../support/o
 import { startRedisServer, TestRedis } from '../support/redis';
 import {
   consumesCredentials,
+  deadLetter,
   exampleBody,
   jsonRequest,
   liveInput,
+  needsRole,
   pathParams,
   queryParams,
   RequestSpec,
@@ -123,7 +125,11 @@ function validRequest(
   return async () =>
     jsonRequest(op, {
       ...(await liveInput(op, credentials)),
-      headers: scheme ? await credentials.headers(scheme, consumesCredentials(op)) : {},
+      headers: scheme
+        ? needsRole(op)
+          ? await credentials.adminHeaders(scheme)
+          : await credentials.headers(scheme, consumesCredentials(op))
+        : {},
     });
 }
 
@@ -150,7 +156,9 @@ function withCredentials(cases: Case[], credentials: Credentials): Case[] {
       name: `${c.name} with ${scheme}`,
       spec: async () => {
         const s = typeof spec === 'function' ? await spec() : spec;
-        const auth = await credentials.headers(scheme, consumesCredentials(c.op));
+        const auth = needsRole(c.op)
+          ? await credentials.adminHeaders(scheme)
+          : await credentials.headers(scheme, consumesCredentials(c.op));
         return { ...s, headers: { ...s.headers, ...auth } };
       },
     };
@@ -304,6 +312,7 @@ describeOnPlatforms('OpenAPI contract', (t) => {
   beforeAll(async () => {
     contract = await ApiContract.load(t.url);
     credentials = new Credentials(t.url);
+    credentials.failedJob = () => deadLetter(t.app);
   });
 
   it('the document is valid OpenAPI 3.0 and describes every operation completely', () => {
@@ -409,6 +418,11 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/auth/logout',
         'POST /api/auth/logout-all',
         'POST /api/send-email',
+        'POST /api/reports',
+        'GET /api/jobs/{queue}/{id}',
+        'GET /api/notifications',
+        'GET /api/admin/queues/{queue}/failed',
+        'POST /api/admin/queues/{queue}/jobs/{id}/retry',
       ].sort(),
     );
     for (const id of secured)
@@ -656,6 +670,7 @@ describe.each(PLATFORMS)('OpenAPI contract with Redis stopped on %s', (platform)
     contract = await ApiContract.load(t.url);
     // Credentials (and refresh tokens, session ids) are obtained while Redis still answers.
     const credentials = new Credentials(t.url);
+    credentials.failedJob = () => deadLetter(t.app);
     const needsRedis =
       /^(GET|POST|DELETE) \/api\/(leaderboard|users\/\{id\}\/(followers|mutuals))|^PATCH \/api\/users|^POST \/api\/reports|unique-visitors$|^GET \/api\/dev\/outbox$|^GET \/health\/ready$|^POST \/api\/(login|auth\/(token|refresh))$/;
     cases = [];

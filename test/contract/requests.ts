@@ -1,3 +1,6 @@
+import type { INestApplication } from '@nestjs/common';
+import { QueueService } from '../../src/queue';
+import { eventually } from '../support/app';
 import { Credentials, Scheme, SEED_PASSWORD } from '../support/credentials';
 import type { Operation, Parameter, Schema } from '../support/openapi';
 
@@ -181,10 +184,15 @@ export function consumesCredentials(op: Operation): boolean {
   return op.method !== 'GET';
 }
 
+/** Whether `op` needs a role (its document entry answers 403): such requests are sent as the admin. */
+export function needsRole(op: Operation): boolean {
+  return op.responses['403'] !== undefined;
+}
+
 /**
  * Valid input that is live state rather than a documented example: the seeded credentials to
- * log in with, a refresh token issued and not yet used, a session that exists. Empty for every
- * other operation.
+ * log in with, a refresh token issued and not yet used, a session that exists, a job the user
+ * queued, a failed job to retry. Empty for every other operation.
  */
 export async function liveInput(
   op: Operation,
@@ -198,7 +206,29 @@ export async function liveInput(
       return { body: { refreshToken: await credentials.freshRefreshToken() } };
     case 'DELETE /api/me/sessions/{id}':
       return { path: { id: await credentials.freshSessionId() } };
+    case 'GET /api/jobs/{queue}/{id}':
+      return { path: { queue: 'report', id: await credentials.ownJobId() } };
+    case 'POST /api/admin/queues/{queue}/jobs/{id}/retry': {
+      if (!credentials.failedJob) return {};
+      const { queue, id } = await credentials.failedJob();
+      return { path: { queue, id } };
+    }
     default:
       return {};
   }
+}
+
+/**
+ * A dead letter to retry: a notification job without its message, which the notification
+ * processor refuses with an UnrecoverableError.
+ */
+export async function deadLetter(app: INestApplication): Promise<{ queue: string; id: string }> {
+  const queues = app.get(QueueService);
+  const { jobId } = await queues.add('notification', 'contract', {});
+  const job = await eventually(
+    () => queues.get('notification', jobId),
+    (j) => j?.state === 'failed',
+  );
+  if (job?.state !== 'failed') throw new Error(`notification job ${jobId} did not fail`);
+  return { queue: 'notification', id: jobId };
 }

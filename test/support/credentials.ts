@@ -91,6 +91,7 @@ export function credentialHeaders(
  */
 export class Credentials {
   private readonly shared = new Map<Scheme, Promise<Record<string, string>>>();
+  private readonly admin = new Map<Scheme, Promise<Record<string, string>>>();
 
   constructor(
     private readonly baseUrl: string,
@@ -112,6 +113,34 @@ export class Credentials {
     }
     return h;
   }
+
+  /** Headers that authenticate the admin (Ada) with `scheme`: for operations that need the admin role. */
+  adminHeaders(scheme: Scheme): Promise<Record<string, string>> {
+    let h = this.admin.get(scheme);
+    if (!h) {
+      h = this.login(scheme, SEEDED_USERS.ada.email);
+      h.catch(() => this.admin.delete(scheme));
+      this.admin.set(scheme, h);
+    }
+    return h;
+  }
+
+  /** A report job the shared user queued (`POST /api/reports`): its id. */
+  async ownJobId(): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/api/reports`, {
+      method: 'POST',
+      headers: await this.headers('bearer', false),
+      signal: AbortSignal.timeout(20_000),
+    });
+    if (res.status !== 202) throw await refused('POST /api/reports', res);
+    return ((await res.json()) as { jobId: string }).jobId;
+  }
+
+  /**
+   * A failed job (a dead letter) to retry: `{ queue, id }`. Only a suite with access to the app
+   * can make one; it sets this.
+   */
+  failedJob?: () => Promise<{ queue: string; id: string }>;
 
   /** A refresh token of a new family of the consumer, never used. */
   async freshRefreshToken(): Promise<string> {

@@ -8,7 +8,7 @@
  * free loopback port; producer and worker share the child, the producer keeping 2 × concurrency
  * jobs outstanding. Rounds interleave the variants (rotated order each round); figures are
  * medians across rounds, ratios medians of per-round ratios. Prints a markdown table and writes
- * it to bench/results/queue-<date>.md.
+ * it to bench/results/queue-latest.md.
  *
  *   npm run bench:queue                                         # ≈ 3–5 minutes
  *   BENCH_ROUNDS=1 BENCH_JOBS=1000 npm run bench:queue          # smoke run
@@ -19,7 +19,7 @@
  * Settings (environment, defaults in brackets): BENCH_ROUNDS [3], BENCH_CONCURRENCIES [1,10,50],
  * BENCH_VARIANTS [raw,ours,list], BENCH_JOBS [5000] measured jobs per run, BENCH_JOBS_C1 [1000]
  * at concurrency 1, BENCH_WARMUP_JOBS [500], BENCH_RUN_TIMEOUT_S [180], BENCH_MAX_RUN_S [1800],
- * BENCH_CPU_PROF_DIR [unset], BENCH_RESULTS_FILE [queue-<date>.md], BENCH_DEFAULT_METRICS [on]
+ * BENCH_CPU_PROF_DIR [unset], BENCH_RESULTS_FILE [queue-latest.md], BENCH_DEFAULT_METRICS [on]
  * (`off`: our module's app without prom-client's default metrics, to measure what they cost),
  * BENCH_RAW_BESIDE_APP [off] (`on`: the raw BullMQ child also holds our module's app context,
  * producers only, to tell the environment's cost from our per-job code's).
@@ -190,10 +190,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(`${md}\n`);
-  const file = writeResults(
-    process.env.BENCH_RESULTS_FILE ?? `queue-${new Date(started).toISOString().slice(0, 10)}.md`,
-    md,
-  );
+  const file = writeResults(process.env.BENCH_RESULTS_FILE ?? 'queue-latest.md', md);
   log(`wrote ${file}`);
 }
 

@@ -35,7 +35,13 @@ import { redisDelta, redisSnapshot } from '../lib/redis-cost';
 import { benchConfig, privateRedisUrl } from '../lib/server';
 import { num } from '../lib/util';
 
-export type Variant = 'raw' | 'ours' | 'list';
+/**
+ * `raw`: BullMQ alone in its process; `raw-app`: the same, in a process that also holds our
+ * module's Nest application context (producers only: the heap, default metrics and connections
+ * a Nest app has), which is where a Nest team would run BullMQ directly; `ours`: QueueModule;
+ * `list`: ListQueue.
+ */
+export type Variant = 'raw' | 'raw-app' | 'ours' | 'list';
 
 export interface RunResult {
   type: 'result';
@@ -64,7 +70,7 @@ interface Harness {
 
 const QUEUE = 'email';
 
-async function rawBullmq(url: string, concurrency: number): Promise<Harness> {
+async function rawBullmq(url: string, concurrency: number, besideApp: boolean): Promise<Harness> {
   // EXACTLY our module's defaults (resolved from the same config), written the way a Nest team
   // would use BullMQ directly: Queue + Worker, connection options, same prefix.
   const config = benchConfig(url, { QUEUE_CONCURRENCY: String(concurrency) });
@@ -102,10 +108,10 @@ async function rawBullmq(url: string, concurrency: number): Promise<Harness> {
   worker.on('completed', (job: Job<{ t0: number }>) => h.completed(job.data.t0));
   await worker.waitUntilReady();
   await queue.waitUntilReady();
-  if (process.env.BENCH_RAW_BESIDE_APP === 'on') {
-    // Diagnostic: raw BullMQ's hot path in a process that also holds our module's app context
-    // (producers only: same heap, default metrics, connections), to tell the cost of the
-    // environment from the cost of our per-job code.
+  if (besideApp) {
+    // Raw BullMQ's hot path in a process that also holds our module's app context (producers
+    // only: same heap, default metrics, connections): tells the cost of the environment from
+    // the cost of our per-job code.
     const app = await ourApp(url, concurrency, false);
     h.close = async () => {
       await closeRaw();
@@ -239,13 +245,15 @@ async function main(): Promise<void> {
   const admin = new Redis(url, { maxRetriesPerRequest: 1 });
   const h =
     variant === 'raw'
-      ? await rawBullmq(url, concurrency)
-      : variant === 'ours'
-        ? await ourModule(url, concurrency)
-        : variant === 'list'
-          ? await listQueue(url, concurrency)
-          : undefined;
-  if (!h) throw new Error(`BENCH_VARIANT must be raw, ours or list (got "${variant}")`);
+      ? await rawBullmq(url, concurrency, false)
+      : variant === 'raw-app'
+        ? await rawBullmq(url, concurrency, true)
+        : variant === 'ours'
+          ? await ourModule(url, concurrency)
+          : variant === 'list'
+            ? await listQueue(url, concurrency)
+            : undefined;
+  if (!h) throw new Error(`BENCH_VARIANT must be raw, raw-app, ours or list (got "${variant}")`);
 
   let closing = false;
   const stop = () => {

@@ -17,12 +17,12 @@
  *       # summarize one with node dist-bench/bench/auth/profile.js <file>
  *
  * Settings (environment, defaults in brackets): BENCH_ROUNDS [3], BENCH_CONCURRENCIES [1,10,50],
- * BENCH_VARIANTS [raw,ours,list], BENCH_JOBS [5000] measured jobs per run, BENCH_JOBS_C1 [1000]
+ * BENCH_VARIANTS [raw,raw-app,ours,list], BENCH_JOBS [5000] measured jobs per run, BENCH_JOBS_C1 [1000]
  * at concurrency 1, BENCH_WARMUP_JOBS [500], BENCH_RUN_TIMEOUT_S [180], BENCH_MAX_RUN_S [1800],
  * BENCH_CPU_PROF_DIR [unset], BENCH_RESULTS_FILE [queue-latest.md], BENCH_DEFAULT_METRICS [on]
- * (`off`: our module's app without prom-client's default metrics, to measure what they cost),
- * BENCH_RAW_BESIDE_APP [off] (`on`: the raw BullMQ child also holds our module's app context,
- * producers only, to tell the environment's cost from our per-job code's).
+ * (`off`: our module's app without prom-client's default metrics, to measure what they cost).
+ * Variants: `raw` BullMQ alone in its process, `raw-app` raw BullMQ in a process that also holds
+ * our module's app context (producers only), `ours`, `list`. Ours is compared with both raw ones.
  */
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -45,10 +45,10 @@ const CONCURRENCIES = (process.env.BENCH_CONCURRENCIES ?? '1,10,50')
   .split(',')
   .map((s) => Math.round(Number(s.trim())))
   .filter((n) => n >= 1);
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'raw,ours,list')
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'raw,raw-app,ours,list')
   .split(',')
   .map((s) => s.trim())
-  .filter((s): s is Variant => s === 'raw' || s === 'ours' || s === 'list');
+  .filter((s): s is Variant => ['raw', 'raw-app', 'ours', 'list'].includes(s));
 const JOBS = Math.round(num('BENCH_JOBS', 5000, 10));
 const JOBS_C1 = Math.round(num('BENCH_JOBS_C1', Math.min(1000, JOBS), 10));
 const WARMUP = Math.round(num('BENCH_WARMUP_JOBS', 500, 0));
@@ -59,6 +59,7 @@ const CHILD_JS = join(__dirname, 'child.js');
 
 const LABEL: Record<Variant, string> = {
   raw: 'raw BullMQ 6.7 (Queue + Worker, same options)',
+  'raw-app': 'raw BullMQ 6.7, in a process holding our app context',
   ours: 'ours: QueueModule (Nest context, metrics on)',
   list: 'ListQueue (from scratch)',
 };
@@ -80,9 +81,7 @@ async function measure(variant: Variant, concurrency: number): Promise<RunResult
       BENCH_WARMUP_JOBS: String(WARMUP),
       ...(CPU_PROF_DIR ? { BENCH_CPU_PROF_DIR: resolve(CPU_PROF_DIR) } : {}),
       ...Object.fromEntries(
-        ['BENCH_DEFAULT_METRICS', 'BENCH_RAW_BESIDE_APP']
-          .filter((k) => process.env[k])
-          .map((k) => [k, process.env[k]!]),
+        ['BENCH_DEFAULT_METRICS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!]),
       ),
     });
     child = started.child;
@@ -167,8 +166,17 @@ async function main(): Promise<void> {
       );
       if (v !== 'raw')
         summary.push(
-          `c=${c}: ${v === 'ours' ? 'ours / raw BullMQ' : 'ListQueue / raw BullMQ'} = ${ratio.toFixed(2)}× throughput (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}), p99 ${median(p99Ratios).toFixed(2)}×`,
+          `c=${c}: ${v === 'ours' ? 'ours' : v === 'list' ? 'ListQueue' : 'raw BullMQ in an app process'} / raw BullMQ = ${ratio.toFixed(2)}× throughput (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}), p99 ${median(p99Ratios).toFixed(2)}×`,
         );
+    }
+    // Like for like: ours against raw BullMQ in a process that holds the same app context.
+    const rawApp = results.get(key('raw-app', c)) ?? [];
+    const ours = results.get(key('ours', c)) ?? [];
+    if (rawApp.length && ours.length) {
+      const r = ours.map((o, i) => (rawApp[i] ? throughput(o) / throughput(rawApp[i]) : NaN));
+      summary.push(
+        `c=${c}: ours / raw BullMQ in an app process = ${median(r).toFixed(2)}× throughput (rounds: ${r.map((x) => x.toFixed(2)).join(', ')})`,
+      );
     }
   }
   const md = [

@@ -169,7 +169,7 @@ describe('queue worker processes (built entry points, shared Redis)', () => {
     expect(atKill.active).toBeGreaterThan(0);
     expect(sentAtKill).toBeLessThan(1000);
 
-    await startWorker();
+    const second = await startWorker();
     let counts = await email.getJobCounts('completed', 'failed', 'active', 'waiting', 'delayed');
     for (let i = 0; i < 600 && counts.completed < 1005; i++) {
       await new Promise((res) => setTimeout(res, 200));
@@ -189,6 +189,9 @@ describe('queue worker processes (built entry points, shared Redis)', () => {
     console.log(
       `killed with ${atKill.active} active, ${sentAtKill} sent; ${duplicates} retried job(s) found their e-mail already sent`,
     );
+    // Stopped here, not left to afterAll: a worker left running would take the next test's jobs.
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 
   it('SIGTERM on a worker with active jobs: they finish, none is left active or stalled, and it exits 0 within the drain timeout', async () => {

@@ -15,7 +15,7 @@ export type DatabaseConnection =
  * Options of {@link DatabaseModule}.
  *
  * @example
- * DatabaseModule.forRoot({ connection: { kind: 'postgres', url: process.env.DATABASE_URL!, schema: 'public' } })
+ * DatabaseModule.forRoot({ connection: { kind: 'postgres', url: databaseUrl, schema: 'public' } })
  */
 export interface DatabaseModuleOptions {
   connection: DatabaseConnection;

@@ -14,7 +14,7 @@ import { MailService } from './mail.service';
  * `MetricsModule` optional.
  *
  * @example
- * MailModule.forRoot({ smtpUrl: process.env.SMTP_URL, from: 'no-reply@example.com', isGlobal: true })
+ * MailModule.forRoot({ smtpUrl: settings.smtpUrl, from: 'no-reply@example.com', isGlobal: true })
  * MailModule.forRootAsync({ inject: [Settings], useFactory: (s: Settings) => ({ smtpUrl: s.smtp }), outboxEndpoint: true })
  */
 @Module({

@@ -1,3 +1,4 @@
+import { pool } from '../support/app';
 import { Credentials, SEED_PASSWORD } from '../support/credentials';
 import { describeOnPlatforms } from '../support/platforms';
 import { ApiContract } from '../support/openapi';
@@ -36,20 +37,6 @@ const ENDS_OTHER_CREDENTIALS = new Set([
   'POST /api/auth/logout-all',
   'POST /api/me/sessions/revoke-others',
 ]);
-
-async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 function problemsOf(contract: ApiContract, c: FuzzCase, res: RawResponse): string[] {
   if (res.timedOut) return [`hang: no answer within ${REQUEST_TIMEOUT_MS} ms`];

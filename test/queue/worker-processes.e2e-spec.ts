@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { OutboxEntry } from '../../src/mail';
 import { queuePrefix } from '../../src/queue';
 import { freePort, RedisKeys } from '../../src/redis';
-import { http, sharedRedisEnv, testPrefix } from '../support/app';
+import { http, pool, sharedRedisEnv, testPrefix } from '../support/app';
 import { logIn, SEEDED_USERS } from '../support/credentials';
 import { processGroup, Started, waitReady } from '../support/processes';
 
@@ -41,21 +41,6 @@ async function waitFor(
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-/** Runs `fn` over `items` with at most `n` at a time. */
-async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 describe('queue worker processes (built entry points, shared Redis)', () => {

@@ -139,3 +139,18 @@ export async function eventually<T>(
 export function openSharedTestDatabase(): Promise<Database> {
   return openDatabase({ connection: { kind: 'pglite', dataDir: null }, seedDemoData: true });
 }
+
+/** Runs `fn` over `items` with at most `n` at a time. */
+export async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}

@@ -29,9 +29,11 @@ export function verifyCookieValue(value: string, keys: string[]): string | null 
   const secret = value.slice(0, dot);
   const signature = value.slice(dot + 1);
   if (!SECRET.test(secret) || !SIGNATURE.test(signature)) return null;
-  const given = Buffer.from(signature, 'base64url');
+  // Compared as text, not as decoded bytes: the 43rd base64url character carries 2 unused bits,
+  // so four spellings decode to the same MAC. Only the canonical one verifies.
+  const given = Buffer.from(signature, 'latin1');
   for (const key of keys) {
-    const expected = mac(key, secret);
+    const expected = Buffer.from(mac(key, secret).toString('base64url'), 'latin1');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return secret;
   }
   return null;

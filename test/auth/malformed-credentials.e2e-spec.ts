@@ -58,6 +58,13 @@ function signCookie(secret: string, key: string): string {
 /** The last character of `s` changed (still base64url). */
 const flipLast = (s: string) => s.slice(0, -1) + (s.endsWith('A') ? 'B' : 'A');
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/**
+ * A 43-character base64url MAC respelled so that it decodes to the same 32 bytes: its last
+ * character's two low bits are unused, so flipping them changes the text and not the bytes.
+ */
+const respellLast = (s: string) => s.slice(0, -1) + B64URL[B64URL.indexOf(s.at(-1)!) ^ 1];
+
 const bearer = (token: string | Buffer): HeaderLine => [
   'Authorization',
   typeof token === 'string' ? `Bearer ${token}` : Buffer.concat([utf8('Bearer '), token]),
@@ -394,6 +401,11 @@ describeOnPlatforms('malformed credentials', { env: { RATE_LIMIT: '1000000/1h' }
       {
         name: 'one character of the cookie’s signature changed',
         headers: [cookie(`${name}=${secret}.${flipLast(signature)}`)],
+        refusal: 'no session',
+      },
+      {
+        name: 'the cookie’s signature respelled to decode to the same bytes',
+        headers: [cookie(`${name}=${secret}.${respellLast(signature)}`)],
         refusal: 'no session',
       },
       {

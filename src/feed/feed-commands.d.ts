@@ -10,6 +10,8 @@ declare module 'ioredis' {
       maxLen: number,
       sourceId: string,
       sourceMs: number,
+      forgetBeforeMs: number,
+      maxSources: number,
       ...fields: string[]
     ): Result<string | null, Context>;
   }

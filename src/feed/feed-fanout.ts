@@ -200,6 +200,7 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
   /** Fans out a batch; acknowledges what reached every feed in one `XACK`. Failures stay pending. */
   private async handle(entries: RawStreamEntry[]): Promise<void> {
     const done: string[] = [];
+    const forgetBeforeMs = await this.lowWaterMs();
     for (const entry of entries) {
       const [id, fields] = entry;
       const activity = decodeActivity(fields);
@@ -212,7 +213,7 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
         continue;
       }
       try {
-        await this.fanOut(id, activity);
+        await this.fanOut(id, activity, forgetBeforeMs);
         done.push(id);
         this.outcomes.inc({ result: 'delivered' });
         this.lag.observe(Math.max(0, Date.now() - streamIdMs(id)) / 1000);
@@ -226,13 +227,42 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
     if (done.length > 0) await this.redis.xack(this.feed.keys.activity, this.o.group, ...done);
   }
 
-  private async fanOut(sourceId: string, activity: Activity): Promise<void> {
+  /**
+   * The group's low-water mark in ms: no activity older than both the oldest pending entry and
+   * the last delivered one can be delivered again (acknowledged entries never come back), so
+   * feeds may forget those source ids. 0 when unknown (nothing is forgotten).
+   */
+  private async lowWaterMs(): Promise<number> {
+    const key = this.feed.keys.activity;
+    const [summary, groups] = (await Promise.all([
+      this.redis.xpending(key, this.o.group),
+      this.redis.xinfo('GROUPS', key),
+    ])) as [[number, string | null, ...unknown[]], unknown[]];
+    const lastDelivered = groups
+      .map((g) => fieldsOf(g))
+      .find((g) => g.get('name') === this.o.group)
+      ?.get('last-delivered-id');
+    if (!lastDelivered || lastDelivered === '0-0') return 0;
+    const oldestPending = summary[1];
+    return Math.min(
+      streamIdMs(lastDelivered),
+      oldestPending ? streamIdMs(oldestPending) : Infinity,
+    );
+  }
+
+  private async fanOut(
+    sourceId: string,
+    activity: Activity,
+    forgetBeforeMs: number,
+  ): Promise<void> {
     const audience = [
       ...new Set([activity.actorId, ...(await this.o.followersOf(activity.actorId))]),
     ];
     for (let i = 0; i < audience.length; i += APPEND_CHUNK) {
       await Promise.all(
-        audience.slice(i, i + APPEND_CHUNK).map((u) => this.feed.append(u, sourceId, activity)),
+        audience
+          .slice(i, i + APPEND_CHUNK)
+          .map((u) => this.feed.append(u, sourceId, activity, forgetBeforeMs)),
       );
     }
   }

@@ -33,6 +33,11 @@ export class FeedService {
   readonly keys: FeedKeys;
   readonly options: ResolvedFeedOptions;
   private readonly recordFailures: Counter;
+  /**
+   * Safety bound on the source ids a feed remembers for deduplication: only reached when more
+   * activities reach one feed than this while the fan-out's low-water mark stands still.
+   */
+  private readonly maxSources: number;
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -42,6 +47,7 @@ export class FeedService {
   ) {
     this.keys = new FeedKeys(keys);
     this.options = resolveFeedOptions(options);
+    this.maxSources = Math.max(10 * this.options.maxLen, 10_000);
     defineScripts(this.redis, loadLuaScripts(join(__dirname, 'lua')));
     this.recordFailures = metrics.counter({
       name: 'feed_record_failures_total',
@@ -89,9 +95,16 @@ export class FeedService {
 
   /**
    * Appends the activity `sourceId` to a user's feed unless it is there already; publishes the
-   * new entry. Returns it, or null for a duplicate delivery.
+   * new entry. Returns it, or null for a duplicate delivery. `forgetBeforeMs` (the fan-out's
+   * low-water mark: no activity older than it can be delivered again) lets the script drop
+   * source ids that can no longer come back.
    */
-  async append(userId: number, sourceId: string, activity: Activity): Promise<FeedEntry | null> {
+  async append(
+    userId: number,
+    sourceId: string,
+    activity: Activity,
+    forgetBeforeMs = 0,
+  ): Promise<FeedEntry | null> {
     const ms = streamIdMs(sourceId);
     const id = await this.redis.feedAppend(
       this.keys.feed(userId),
@@ -99,6 +112,8 @@ export class FeedService {
       this.options.maxLen,
       sourceId,
       ms,
+      forgetBeforeMs,
+      this.maxSources,
       ...feedFields(activity, ms),
     );
     if (id === null) return null;

@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
 import type { Counter, Histogram } from 'prom-client';
 import { randomBytes } from 'node:crypto';
@@ -44,13 +45,17 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
   private reader?: RedisClient;
   private loop?: Promise<void>;
   private stopping = false;
+  /** True while waiting in XREADGROUP (no batch in hand). */
+  private reading = false;
+  /** Ends the back-off pause early (shutdown). */
+  private wake?: () => void;
   private groupReady = false;
 
   constructor(
     private readonly feed: FeedService,
     @InjectRedis('state') private readonly redis: RedisClient,
     private readonly connections: RedisService,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     this.o = feed.options;
     this.lag = metrics.histogram({
@@ -81,14 +86,21 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.log(`fan-out consumer ${this.consumer} started (group ${this.o.group})`);
   }
 
-  /** Before Redis closes (onApplicationShutdown): the batch in hand is finished and acknowledged. */
+  /**
+   * Before Redis closes (onApplicationShutdown): stop reading, finish and acknowledge the batch
+   * in hand, then close the reading connection. A read in progress returns within `blockMs` on
+   * a live connection; one waiting for a lost connection would never return, so it is dropped
+   * at once (it holds no batch). Bounded either way.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (!this.loop) return;
-    // A read blocked on an unreachable Redis never returns by itself: bounded, then disconnected.
-    await Promise.race([this.loop, sleep(this.o.blockMs + 5_000, { unref: true })]);
+    this.wake?.();
+    const loop = this.loop;
+    if (!loop) return;
+    if (!(this.reading && this.reader?.status !== 'ready')) {
+      await Promise.race([loop, sleep(this.o.blockMs + 5_000, { unref: true })]);
+    }
     this.reader?.disconnect();
-    await this.loop.catch(() => undefined);
   }
 
   /** Entries pending in the group (0 when the group does not exist yet), or null when Redis does not answer. */
@@ -126,7 +138,10 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
         if (this.stopping) break;
         this.failures.warn(`fan-out: ${message}; retrying`);
         backoffMs = Math.min(backoffMs ? backoffMs * 2 : 100, 5_000);
-        await sleep(backoffMs, { unref: true });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, backoffMs).unref();
+        });
       }
     }
   }
@@ -143,6 +158,7 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async readNew(): Promise<RawStreamEntry[]> {
+    this.reading = true;
     const reply = (await this.reader!.xreadgroup(
       'GROUP',
       this.o.group,
@@ -154,7 +170,7 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
       'STREAMS',
       this.feed.keys.activity,
       '>',
-    )) as [string, RawStreamEntry[]][] | null;
+    ).finally(() => (this.reading = false))) as [string, RawStreamEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
 
@@ -176,16 +192,17 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
     )) as [string, RawStreamEntry[], string[]?];
     const entries = claimed.filter((e) => Array.isArray(e) && typeof e[0] === 'string');
     if (entries.length === 0) return next;
-    // XAUTOCLAIM counted this delivery; the extended XPENDING tells how many there have been.
-    const rows = (await this.redis.xpending(
-      key,
-      this.o.group,
-      entries[0][0],
-      entries[entries.length - 1][0],
-      entries.length,
-      this.consumer,
-    )) as [string, string, number, number][];
-    const deliveries = new Map(rows.map((r) => [r[0], Number(r[3])]));
+    // XAUTOCLAIM counted this delivery; the extended XPENDING tells how many there have been
+    // (one exact range per entry: claims are rare, and the commands are pipelined).
+    const rows = await Promise.all(
+      entries.map(
+        ([id]) =>
+          this.redis.xpending(key, this.o.group, id, id, 1) as Promise<
+            [string, string, number, number][]
+          >,
+      ),
+    );
+    const deliveries = new Map(rows.flat().map((r) => [r[0], Number(r[3])]));
     const retry: RawStreamEntry[] = [];
     for (const e of entries) {
       const n = deliveries.get(e[0]) ?? 1;

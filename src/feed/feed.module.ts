@@ -11,7 +11,7 @@ import { FeedService } from './feed.service';
 /**
  * The activity feed on Redis Streams: `FeedService` (record, read), the fan-out consumer
  * (`fanout: true`, the worker role) and, with the `controllers` extra (API role),
- * `GET /api/feed`. Needs `RedisModule` (role `state`) and `MetricsModule`; the controller needs
+ * `GET /api/feed`. Needs `RedisModule` (role `state`); metrics go to `MetricsModule` when present. The controller needs
  * `AuthModule`.
  *
  * @example

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { join } from 'node:path';
 import { RateLimitedLogger } from '../common';
@@ -43,7 +43,7 @@ export class FeedService {
     @InjectRedis('state') private readonly redis: RedisClient,
     keys: RedisKeys,
     @Inject(FEED_MODULE_OPTIONS) options: FeedModuleOptions,
-    metrics: MetricsService,
+    @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     this.keys = new FeedKeys(keys);
     this.options = resolveFeedOptions(options);

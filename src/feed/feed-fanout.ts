@@ -72,7 +72,10 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
       name: 'feed_fanout_pending',
       help: 'Activities delivered to a fan-out consumer and not yet acknowledged (consumer group PEL), read at scrape',
       collect: async () => {
-        const count = await Promise.race([this.pendingCount(), sleep(1000).then(() => null)]);
+        const count = await Promise.race([
+          this.pendingCount(),
+          sleep(1000, { unref: true }).then(() => null),
+        ]);
         if (count === null) pending.reset();
         else pending.set(count);
       },

@@ -8,6 +8,7 @@ import {
   authOptions,
   cacheOptions,
   databaseOptions,
+  feedOptions,
   mailOptions,
   jobsOptions,
   queueOptions,
@@ -31,7 +32,8 @@ import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './
 import { MetricsModule } from './metrics';
 import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
-import { FollowersModule } from './followers';
+import { FeedModule } from './feed';
+import { FollowersGraphModule, FollowersModule, FollowersService } from './followers';
 import { ReportsModule } from './reports';
 import { JobsModule } from './jobs';
 import { QueueModule } from './queue';
@@ -116,6 +118,15 @@ export class AppModule {
         // Every role produces jobs; only worker and all run processors (BullMQ workers).
         QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
         JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
+        // Every role records activities; the worker and all roles fan them out; the API serves them.
+        FeedModule.forRootAsync({
+          imports: [FollowersGraphModule],
+          inject: [FollowersService],
+          useFactory: (followers: FollowersService) =>
+            feedOptions(config, role !== 'api', (userId) => followers.list(userId)),
+          controllers: role !== 'worker',
+          isGlobal: true,
+        }),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

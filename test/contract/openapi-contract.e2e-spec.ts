@@ -423,6 +423,7 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'GET /api/notifications',
         'GET /api/admin/queues/{queue}/failed',
         'POST /api/admin/queues/{queue}/jobs/{id}/retry',
+        'GET /api/feed',
       ].sort(),
     );
     for (const id of secured)

@@ -143,7 +143,9 @@ export class RealtimeGateway
     });
     if (identity.expiresAt !== undefined) {
       const ms = Math.min(Math.max(0, identity.expiresAt - Date.now()), 2 ** 31 - 1);
-      state.timers.push(setTimeout(() => this.revoke(socket, 'the access token expired'), ms));
+      const expiry = setTimeout(() => this.revoke(socket, 'the access token expired'), ms);
+      expiry.unref();
+      state.timers.push(expiry);
     }
     const every = this.realtime.options.reauthMs;
     // Jittered, so sockets opened together are not all checked in the same instant.

@@ -13,10 +13,11 @@ import {
   jobsOptions,
   queueOptions,
   rateLimitOptions,
+  realtimeOptions,
   redisOptions,
   sessionOptions,
 } from './app.options';
-import { AuthModule } from './auth';
+import { AuthModule, AuthService } from './auth';
 import { SessionModule } from './session';
 import { CacheModule } from './cache';
 import { CountersModule } from './counters';
@@ -36,6 +37,8 @@ import { FeedModule } from './feed';
 import { FollowersGraphModule, FollowersModule, FollowersService } from './followers';
 import { ReportsModule } from './reports';
 import { JobsModule } from './jobs';
+import { NotificationsModule } from './notifications';
+import { RealtimeModule, RealtimeService } from './realtime';
 import { QueueModule } from './queue';
 import { RedisModule } from './redis';
 import { UsersModule, UsersService } from './users';
@@ -50,7 +53,23 @@ const API_MODULES: Type[] = [
   ReportsModule,
   LeaderboardModule,
   FollowersModule,
+  NotificationsModule,
 ];
+
+/**
+ * Realtime: in the API role the socket.io gateway (handshake through AuthService) and the
+ * event-stream reader; in the worker role only RealtimeService, which appends to the stream.
+ */
+function realtimeModule(config: AppConfig, role: AppRole): DynamicModule {
+  if (role === 'worker')
+    return RealtimeModule.forRoot({ ...realtimeOptions(config), isGlobal: true });
+  return RealtimeModule.forRootAsync({
+    inject: [AuthService],
+    useFactory: (auth: AuthService) => realtimeOptions(config, auth),
+    gateway: true,
+    isGlobal: true,
+  });
+}
 
 /** Identity for the API role: sessions, and auth with the users domain as its user directory. */
 function identityModules(config: AppConfig): DynamicModule[] {
@@ -118,12 +137,18 @@ export class AppModule {
         // Every role produces jobs; only worker and all run processors (BullMQ workers).
         QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
         JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
-        // Every role records activities; the worker and all roles fan them out; the API serves them.
+        realtimeModule(config, role),
+        // Every role records activities; the worker and all roles fan them out; the API serves
+        // them. Each new feed entry is pushed as a `feed` event through the realtime event stream.
         FeedModule.forRootAsync({
           imports: [FollowersGraphModule],
-          inject: [FollowersService],
-          useFactory: (followers: FollowersService) =>
-            feedOptions(config, role !== 'api', (userId) => followers.list(userId)),
+          inject: [FollowersService, RealtimeService],
+          useFactory: (followers: FollowersService, realtime: RealtimeService) =>
+            feedOptions(config, role !== 'api', (userId) => followers.list(userId), {
+              publish: async (userId, entry) => {
+                await realtime.toUser(userId, 'feed', entry, { id: `feed:${userId}:${entry.id}` });
+              },
+            }),
           controllers: role !== 'worker',
           isGlobal: true,
         }),

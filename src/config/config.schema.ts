@@ -79,6 +79,15 @@ export interface AppConfig {
     /** Deliveries before an activity goes to the dead-letter stream. */
     maxDeliveries: number;
   };
+  /** WebSocket gateway and event stream (src/realtime). */
+  realtime: {
+    /** Approximate length the event stream is trimmed to (`XADD … MAXLEN ~`). */
+    streamMaxLen: number;
+    /** Largest socket.io message a client may send; larger ones close the connection. */
+    maxPayloadBytes: number;
+    /** How often an open socket's credential is checked again. */
+    reauthMs: number;
+  };
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
   /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
@@ -476,6 +485,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       fanoutBatch: int('FEED_FANOUT_BATCH', 100, 1, 10_000),
       claimIdleMs: duration('FEED_CLAIM_IDLE_MS', 30_000, 100, 3_600_000),
       maxDeliveries: int('FEED_MAX_DELIVERIES', 5, 1, 1_000),
+    },
+    realtime: {
+      streamMaxLen: int('REALTIME_STREAM_MAXLEN', 10_000, 100, 10_000_000),
+      maxPayloadBytes: int('REALTIME_MAX_PAYLOAD_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
+      reauthMs: duration('REALTIME_REAUTH_MS', 60_000, 1_000, 86_400_000),
     },
     leaderboard: {
       maxBoards: int('LEADERBOARD_MAX_BOARDS', 1_000, 1, 1_000_000),

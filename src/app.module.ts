@@ -26,6 +26,7 @@ import { RateLimitModule } from './rate-limit';
 import { ConfigModule } from './config';
 import type { AppConfig, AppRole } from './config';
 import { DatabaseModule } from './database';
+import { DemoModule } from './demo';
 import { HealthModule } from './health';
 import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './http';
 import { MetricsModule } from './metrics';
@@ -48,6 +49,7 @@ const API_MODULES: Type[] = [
   ReportsModule,
   LeaderboardModule,
   FollowersModule,
+  DemoModule,
 ];
 
 /** Identity for the API role: sessions, and auth with the users domain as its user directory. */

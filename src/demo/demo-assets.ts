@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Where the page's files live: `src/demo/public` (tests, `ts-node`) or `dist/demo/public` (copied by nest-cli.json assets). */
+/**
+ * Where the page's files live: `src/demo/public` (tests) or `dist/demo/public` (copied there as
+ * they are by nest-cli.json assets; tsconfig.json excludes the folder, so neither tsc nor the SWC
+ * build of `npm start` compiles the browser script).
+ */
 export const DEMO_PUBLIC_DIR = join(__dirname, 'public');
 
 /** The page's files, by URL path. A fixed list: nothing else under these paths is ever read from disk. */

@@ -12,10 +12,11 @@ import {
   jobsOptions,
   queueOptions,
   rateLimitOptions,
+  realtimeOptions,
   redisOptions,
   sessionOptions,
 } from './app.options';
-import { AuthModule } from './auth';
+import { AuthModule, AuthService } from './auth';
 import { SessionModule } from './session';
 import { CacheModule } from './cache';
 import { CountersModule } from './counters';
@@ -35,6 +36,8 @@ import { LeaderboardModule } from './leaderboard';
 import { FollowersModule } from './followers';
 import { ReportsModule } from './reports';
 import { JobsModule } from './jobs';
+import { NotificationsModule } from './notifications';
+import { RealtimeModule } from './realtime';
 import { QueueModule } from './queue';
 import { RedisModule } from './redis';
 import { UsersModule, UsersService } from './users';
@@ -49,8 +52,24 @@ const API_MODULES: Type[] = [
   ReportsModule,
   LeaderboardModule,
   FollowersModule,
+  NotificationsModule,
   DemoModule,
 ];
+
+/**
+ * Realtime: in the API role the socket.io gateway (handshake through AuthService) and the
+ * event-stream reader; in the worker role only RealtimeService, which appends to the stream.
+ */
+function realtimeModule(config: AppConfig, role: AppRole): DynamicModule {
+  if (role === 'worker')
+    return RealtimeModule.forRoot({ ...realtimeOptions(config), isGlobal: true });
+  return RealtimeModule.forRootAsync({
+    inject: [AuthService],
+    useFactory: (auth: AuthService) => realtimeOptions(config, auth),
+    gateway: true,
+    isGlobal: true,
+  });
+}
 
 /** Identity for the API role: sessions, and auth with the users domain as its user directory. */
 function identityModules(config: AppConfig): DynamicModule[] {
@@ -118,6 +137,7 @@ export class AppModule {
         // Every role produces jobs; only worker and all run processors (BullMQ workers).
         QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
         JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
+        realtimeModule(config, role),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

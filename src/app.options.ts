@@ -1,4 +1,4 @@
-import type { AuthModuleOptions, UserDirectory } from './auth';
+import type { AuthModuleOptions, AuthService, UserDirectory } from './auth';
 import type { CacheModuleOptions } from './cache';
 import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
@@ -6,6 +6,7 @@ import type { MailModuleOptions } from './mail';
 import type { JobsModuleOptions } from './jobs';
 import type { QueueModuleOptions } from './queue';
 import type { RateLimitModuleOptions } from './rate-limit';
+import type { RealtimeModuleOptions } from './realtime';
 import type { RedisModuleOptions } from './redis';
 import type { SessionModuleOptions } from './session';
 
@@ -117,4 +118,32 @@ export function queueOptions(config: AppConfig, processors: boolean): QueueModul
 
 export function jobsOptions(config: AppConfig): JobsModuleOptions {
   return { reportWorkMs: config.queue.reportWorkMs };
+}
+
+/**
+ * Realtime: the event stream and, where `auth` is given (API role), the gateway's handshake
+ * authentication through AuthService (a session cookie or `auth.token`).
+ */
+export function realtimeOptions(config: AppConfig, auth?: AuthService): RealtimeModuleOptions {
+  const r = config.realtime;
+  return {
+    prefix: config.redis.prefix,
+    streamMaxLen: r.streamMaxLen,
+    maxPayloadBytes: r.maxPayloadBytes,
+    reauthMs: r.reauthMs,
+    ...(auth
+      ? {
+          authenticate: async (credentials) => {
+            const who = await auth.authenticateHandshake(credentials);
+            return {
+              userId: who.id,
+              ...(who.sessionId ? { sessionId: who.sessionId } : {}),
+              ...(who.jti ? { tokenId: who.jti } : {}),
+              ...(who.family ? { family: who.family } : {}),
+              ...(who.exp ? { expiresAt: who.exp * 1000 } : {}),
+            };
+          },
+        }
+      : {}),
+  };
 }

@@ -28,6 +28,19 @@ export type AuthOutcome =
       detail?: string;
     };
 
+/**
+ * Credentials of a user that were just revoked: one access token and/or its refresh family, or
+ * everything the user holds (`all`: log out everywhere).
+ */
+export interface CredentialsRevoked {
+  userId: number;
+  tokenId?: string;
+  family?: string;
+  all?: boolean;
+}
+
+export type CredentialsRevokedListener = (revoked: CredentialsRevoked) => Promise<void> | void;
+
 /** Where the identity step leaves its outcome on the (raw) request. */
 export const AUTH_OUTCOME = Symbol('auth:outcome');
 
@@ -47,6 +60,7 @@ export class AuthService {
   private readonly logins;
   private readonly checks;
   private readonly revocations;
+  private readonly revokedListeners = new Set<CredentialsRevokedListener>();
 
   constructor(
     @Inject(AUTH_OPTIONS) readonly options: ResolvedAuthOptions,
@@ -140,7 +154,10 @@ export class AuthService {
       replacement,
       this.options.refreshReuseGraceMs,
     );
-    if (r.outcome === 'reused') this.revocations.inc({ kind: 'reuse' });
+    if (r.outcome === 'reused') {
+      this.revocations.inc({ kind: 'reuse' });
+      await this.notifyRevoked({ userId, family });
+    }
     if (r.outcome !== 'rotated') {
       throw new UnauthenticatedError(
         r.outcome === 'reused'
@@ -174,6 +191,31 @@ export class AuthService {
       await this.tokens.revokeFamily(identity.id, identity.family);
       this.revocations.inc({ kind: 'family' });
     }
+    if (identity.jti || identity.family) {
+      await this.notifyRevoked({
+        userId: identity.id,
+        ...(identity.jti ? { tokenId: identity.jti } : {}),
+        ...(identity.family ? { family: identity.family } : {}),
+      });
+    }
+  }
+
+  /**
+   * Calls `listener` after access tokens or refresh families are revoked through this service
+   * (`logoutToken`, `logoutAll`, reuse detection), e.g. to close the WebSocket connections they
+   * opened; returns the unsubscribe function. Revoked sessions are reported by
+   * `SessionService.onEnded`. The revoking call waits for the listeners and fails with them.
+   *
+   * @example
+   * auth.onRevoked((r) => realtime.disconnect({ ...r, reason: 'logged out' }));
+   */
+  onRevoked(listener: CredentialsRevokedListener): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private async notifyRevoked(revoked: CredentialsRevoked): Promise<void> {
+    await Promise.all([...this.revokedListeners].map(async (l) => l(revoked)));
   }
 
   /** Logs a user out everywhere: every access token issued before now, every refresh family, every session. */
@@ -181,6 +223,7 @@ export class AuthService {
     const families = await this.tokens.revokeAll(userId, Date.now(), this.options.jwt.accessTtlMs);
     const sessions = (await this.sessions?.revokeAll(userId)) ?? 0;
     this.revocations.inc({ kind: 'all' });
+    await this.notifyRevoked({ userId, all: true });
     return { families, sessions };
   }
 

@@ -68,6 +68,15 @@ export interface AppConfig {
     /** Simulated work of a report job. */
     reportWorkMs: number;
   };
+  /** WebSocket gateway and event stream (src/realtime). */
+  realtime: {
+    /** Approximate length the event stream is trimmed to (`XADD … MAXLEN ~`). */
+    streamMaxLen: number;
+    /** Largest socket.io message a client may send; larger ones close the connection. */
+    maxPayloadBytes: number;
+    /** How often an open socket's credential is checked again. */
+    reauthMs: number;
+  };
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
   /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
@@ -459,6 +468,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       idempotencyTtlMs: duration('QUEUE_IDEMPOTENCY_TTL_MS', 86_400_000, 1000, 30 * 86_400_000),
       lockMs: duration('QUEUE_LOCK_MS', 30_000, 1000, 600_000),
       reportWorkMs: duration('REPORT_JOB_WORK_MS', 1000, 0, 600_000),
+    },
+    realtime: {
+      streamMaxLen: int('REALTIME_STREAM_MAXLEN', 10_000, 100, 10_000_000),
+      maxPayloadBytes: int('REALTIME_MAX_PAYLOAD_BYTES', 16 * 1024, 1024, 10 * 1024 * 1024),
+      reauthMs: duration('REALTIME_REAUTH_MS', 60_000, 1_000, 86_400_000),
     },
     leaderboard: {
       maxBoards: int('LEADERBOARD_MAX_BOARDS', 1_000, 1, 1_000_000),

@@ -1,4 +1,12 @@
-import { HttpException, HttpStatus, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import {
+  ExecutionContext,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -45,6 +53,14 @@ export class RateLimitGuard extends ThrottlerGuard {
       help: 'Rate-limit decisions by result',
       labelNames: ['result'],
     });
+  }
+
+  /**
+   * HTTP requests only: a WebSocket message handler (`@SubscribeMessage`) has no response to
+   * carry the RateLimit headers, and the socket was admitted by its handshake.
+   */
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return context.getType() !== 'http' || super.shouldSkip(context);
   }
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {

@@ -18,6 +18,14 @@ export const REQUEST_SESSION = Symbol('session:current');
 
 type RequestWithSession = IncomingMessage & { [REQUEST_SESSION]?: Promise<SessionRecord | null> };
 
+/** Sessions of a user that just ended (logout, revocation, log-out-everywhere). */
+export interface SessionsEnded {
+  userId: number;
+  sessionIds: string[];
+}
+
+export type SessionsEndedListener = (ended: SessionsEnded) => Promise<void> | void;
+
 export class SessionNotFoundError extends AppError {
   constructor(id: string) {
     super('NOT_FOUND', `session ${id.slice(0, 64)} not found`, { id: id.slice(0, 64) });
@@ -36,6 +44,8 @@ export class SessionNotFoundError extends AppError {
  */
 @Injectable()
 export class SessionService {
+  private readonly endedListeners = new Set<SessionsEndedListener>();
+
   constructor(
     @Inject(SESSION_OPTIONS) readonly options: ResolvedSessionOptions,
     private readonly store: SessionStore,
@@ -98,7 +108,29 @@ export class SessionService {
     this.clearCookie(response);
     if (!s) return false;
     (HttpContext.raw(request) as RequestWithSession)[REQUEST_SESSION] = Promise.resolve(null);
-    return this.store.destroy(s.id, s.userId);
+    const ended = await this.store.destroy(s.id, s.userId);
+    await this.notifyEnded(s.userId, [s.id]);
+    return ended;
+  }
+
+  /**
+   * Calls `listener` after sessions of a user end through this service (`end`, `revoke`,
+   * `revokeAll`), e.g. to close the WebSocket connections opened with them; returns the
+   * unsubscribe function. The ending call waits for the listeners and fails with them (a
+   * listener that cannot do its part turns a logout into an error the client retries).
+   * Sessions that expire by themselves are not reported.
+   *
+   * @example
+   * sessions.onEnded(({ userId, sessionIds }) => realtime.disconnect({ userId, sessionIds, reason: 'logged out' }));
+   */
+  onEnded(listener: SessionsEndedListener): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
+  private async notifyEnded(userId: number | undefined, sessionIds: string[]): Promise<void> {
+    if (userId === undefined || sessionIds.length === 0) return;
+    await Promise.all([...this.endedListeners].map(async (l) => l({ userId, sessionIds })));
   }
 
   clearCookie(response: unknown): void {
@@ -123,12 +155,14 @@ export class SessionService {
     const mine = await this.store.userSessionIds(userId);
     if (!mine.includes(sessionId) || !(await this.store.destroy(sessionId, userId)))
       throw new SessionNotFoundError(sessionId);
+    await this.notifyEnded(userId, [sessionId]);
   }
 
   /** Ends every session of a user but `keep`; returns how many ended. */
   async revokeAll(userId: number, keep?: string): Promise<number> {
     const ids = (await this.store.userSessionIds(userId)).filter((id) => id !== keep);
     const ended = await Promise.all(ids.map((id) => this.store.destroy(id, userId)));
+    await this.notifyEnded(userId, ids);
     return ended.filter(Boolean).length;
   }
 

@@ -421,6 +421,7 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/reports',
         'GET /api/jobs/{queue}/{id}',
         'GET /api/notifications',
+        'POST /api/notify',
         'GET /api/admin/queues/{queue}/failed',
         'POST /api/admin/queues/{queue}/jobs/{id}/retry',
       ].sort(),

@@ -282,6 +282,38 @@
     }
   }
 
+  $('post-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!me) return say('feed-action-status', 'Log in first.');
+    try {
+      const post = await api('POST', '/api/posts', {
+        userId: me.userId,
+        title: $('post-title').value,
+        content: $('post-content').value,
+      });
+      say(
+        'feed-action-status',
+        `Published post ${post.id}: it reaches your feed and your followers'.`,
+      );
+      $('post-title').value = '';
+      $('post-content').value = '';
+    } catch (err) {
+      say('feed-action-status', `Not published: ${err.message}`);
+    }
+  });
+
+  $('follow-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!me) return say('feed-action-status', 'Log in first.');
+    const userId = Number($('follow-user').value);
+    try {
+      await api('POST', `/api/users/${userId}/followers`, { followerId: me.userId });
+      say('feed-action-status', `You follow user ${userId}: their new activities reach your feed.`);
+    } catch (err) {
+      say('feed-action-status', `Not followed: ${err.message}`);
+    }
+  });
+
   $('feed-refresh').addEventListener('click', () => void loadFeed(true));
   $('feed-older').addEventListener('click', () => void loadFeed(false));
 

@@ -103,6 +103,29 @@ describe('loadConfig', () => {
     expect(p).toMatch(/REPORT_JOB_WORK_MS must be a duration/);
   });
 
+  it('reads the realtime settings: defaults, durations with units, and each bad value named', () => {
+    expect(loadConfig({}).realtime).toEqual({
+      streamMaxLen: 10_000,
+      maxPayloadBytes: 16_384,
+      reauthMs: 60_000,
+    });
+    expect(
+      loadConfig({
+        REALTIME_STREAM_MAXLEN: '500',
+        REALTIME_MAX_PAYLOAD_BYTES: '2048',
+        REALTIME_REAUTH_MS: '5m',
+      }).realtime,
+    ).toEqual({ streamMaxLen: 500, maxPayloadBytes: 2048, reauthMs: 300_000 });
+    const p = problems({
+      REALTIME_STREAM_MAXLEN: '10',
+      REALTIME_MAX_PAYLOAD_BYTES: 'big',
+      REALTIME_REAUTH_MS: '10',
+    }).join('\n');
+    expect(p).toMatch(/REALTIME_STREAM_MAXLEN must be an integer between 100/);
+    expect(p).toMatch(/REALTIME_MAX_PAYLOAD_BYTES must be an integer between 1024/);
+    expect(p).toMatch(/REALTIME_REAUTH_MS must be a duration between 1000 ms/);
+  });
+
   it('names each invalid variable, all at once', () => {
     const p = problems({
       PORT: 'eighty',

@@ -11,7 +11,7 @@ import type { Server, Socket } from 'socket.io';
 import { MetricsService } from '../metrics';
 import { CLIENT_EVENTS, EXCEPTION_EVENT, REVOKED_EVENT, userRoom } from './realtime.constants';
 import type { DisconnectTarget } from './realtime.events';
-import { closeSocketServer } from './realtime.io-adapter';
+import { closeSocketServer, StreamsAdapterConnections } from './realtime.io-adapter';
 import type { HandshakeCredentials, SocketIdentity } from './realtime.module-definition';
 import { LocalSockets, RealtimeService } from './realtime.service';
 
@@ -67,6 +67,7 @@ export class RealtimeGateway
 
   constructor(
     private readonly realtime: RealtimeService,
+    private readonly adapterConnections: StreamsAdapterConnections,
     @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     this.connections = metrics.gauge({
@@ -142,7 +143,9 @@ export class RealtimeGateway
     });
     if (identity.expiresAt !== undefined) {
       const ms = Math.min(Math.max(0, identity.expiresAt - Date.now()), 2 ** 31 - 1);
-      state.timers.push(setTimeout(() => this.revoke(socket, 'the access token expired'), ms));
+      const expiry = setTimeout(() => this.revoke(socket, 'the access token expired'), ms);
+      expiry.unref();
+      state.timers.push(expiry);
     }
     const every = this.realtime.options.reauthMs;
     // Jittered, so sockets opened together are not all checked in the same instant.
@@ -220,6 +223,7 @@ export class RealtimeGateway
   async beforeApplicationShutdown(): Promise<void> {
     this.realtime.attach(undefined);
     if (this.server) await closeSocketServer(this.server);
+    this.adapterConnections.close();
   }
 }
 

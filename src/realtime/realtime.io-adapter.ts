@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -11,11 +11,13 @@ import { RealtimeService } from './realtime.service';
  * kind (no command timeout: its `XREAD BLOCK` must not be cut off; `maxRetriesPerRequest: null`:
  * during an outage its commands wait for the reconnect instead of failing) and `duplicate()`s it
  * twice (its stream reader, its pub/sub subscriber). The adapter closes those only after its
- * current `XREAD` returns; they are tracked here and disconnected on shutdown, before the
- * RedisService closes the rest.
+ * current `XREAD` returns; they are tracked here and disconnected by the gateway on shutdown,
+ * right after the socket server (and with it the adapter) is closed, before the RedisService
+ * closes the rest. (Disconnected before the adapter is closed, its reader would retry at once,
+ * in a loop.)
  */
 @Injectable()
-export class StreamsAdapterConnections implements BeforeApplicationShutdown {
+export class StreamsAdapterConnections {
   private readonly clients = new Set<RedisClient>();
 
   constructor(
@@ -49,7 +51,8 @@ export class StreamsAdapterConnections implements BeforeApplicationShutdown {
     };
   }
 
-  beforeApplicationShutdown(): void {
+  /** Disconnects the adapter's connections (after the adapter is closed). */
+  close(): void {
     for (const c of this.clients) c.disconnect();
     this.clients.clear();
   }

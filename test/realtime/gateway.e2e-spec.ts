@@ -145,7 +145,7 @@ describe.each(PLATFORMS)('realtime gateway across instances on %s', (platform) =
     expect(n).toBe(2);
   });
 
-  it('refuses handshakes without credentials, with a bad or expired token, or a revoked session', async () => {
+  it('refuses handshakes without credentials, with a bad or expired token, or a revoked session; disconnects a socket when its token expires', async () => {
     expect(await refusal(b.url)).toMatchObject({ data: { code: 'UNAUTHENTICATED' } });
     expect(await refusal(b.url, { token: 'not-a-token' })).toMatchObject({
       data: { code: 'UNAUTHENTICATED' },
@@ -155,11 +155,14 @@ describe.each(PLATFORMS)('realtime gateway across instances on %s', (platform) =
       prefix: testPrefix(__filename),
       role: 'api',
       database: db,
-      env: { JWT_ACCESS_TTL: '1000', JWT_CLOCK_TOLERANCE_S: '0' },
+      env: { JWT_ACCESS_TTL: '3000', JWT_CLOCK_TOLERANCE_S: '0' },
     });
     try {
       const t = await issueTokens(expired.url, SEEDED_USERS.alan.email);
-      await new Promise((r) => setTimeout(r, 2_100));
+      // Connected while the token is valid; disconnected when it expires.
+      const expiring = track(await connectSocket(expired.url, { token: t.accessToken }));
+      expect(await expiring.disconnected).toBe('io server disconnect');
+      expect(expiring.events('auth.revoked')).toEqual([{ reason: 'the access token expired' }]);
       const r = await refusal(expired.url, { token: t.accessToken });
       expect(r.data?.code).toBe('UNAUTHENTICATED');
       expect(r.message).toMatch(/expired/i);

@@ -8,6 +8,7 @@ import {
   authOptions,
   cacheOptions,
   databaseOptions,
+  feedOptions,
   mailOptions,
   jobsOptions,
   queueOptions,
@@ -33,11 +34,12 @@ import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './
 import { MetricsModule } from './metrics';
 import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
-import { FollowersModule } from './followers';
+import { FeedModule } from './feed';
+import { FollowersGraphModule, FollowersModule, FollowersService } from './followers';
 import { ReportsModule } from './reports';
 import { JobsModule } from './jobs';
 import { NotificationsModule } from './notifications';
-import { RealtimeModule } from './realtime';
+import { RealtimeModule, RealtimeService } from './realtime';
 import { QueueModule } from './queue';
 import { RedisModule } from './redis';
 import { UsersModule, UsersService } from './users';
@@ -138,6 +140,20 @@ export class AppModule {
         QueueModule.forRoot({ ...queueOptions(config, role !== 'api'), isGlobal: true }),
         JobsModule.forRoot({ ...jobsOptions(config), controllers: role !== 'worker' }),
         realtimeModule(config, role),
+        // Every role records activities; the worker and all roles fan them out; the API serves
+        // them. Each new feed entry is pushed as a `feed` event through the realtime event stream.
+        FeedModule.forRootAsync({
+          imports: [FollowersGraphModule],
+          inject: [FollowersService, RealtimeService],
+          useFactory: (followers: FollowersService, realtime: RealtimeService) =>
+            feedOptions(config, role !== 'api', (userId) => followers.list(userId), {
+              publish: async (userId, entry) => {
+                await realtime.toUser(userId, 'feed', entry, { id: `feed:${userId}:${entry.id}` });
+              },
+            }),
+          controllers: role !== 'worker',
+          isGlobal: true,
+        }),
         ...(role === 'worker' ? [] : [...identityModules(config), ...API_MODULES]),
         ...(role === 'api' ? [] : WORKER_MODULES),
       ],

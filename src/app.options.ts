@@ -2,6 +2,7 @@ import type { AuthModuleOptions, AuthService, UserDirectory } from './auth';
 import type { CacheModuleOptions } from './cache';
 import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
+import type { FeedModuleOptions, FeedPublisher } from './feed';
 import type { MailModuleOptions } from './mail';
 import type { JobsModuleOptions } from './jobs';
 import type { QueueModuleOptions } from './queue';
@@ -118,6 +119,28 @@ export function queueOptions(config: AppConfig, processors: boolean): QueueModul
 
 export function jobsOptions(config: AppConfig): JobsModuleOptions {
   return { reportWorkMs: config.queue.reportWorkMs };
+}
+
+/**
+ * The activity feed: the fan-out consumer runs in the worker and all roles. `followersOf` comes
+ * from the followers domain; `publisher` (optional) pushes new entries to sockets.
+ */
+export function feedOptions(
+  config: AppConfig,
+  fanout: boolean,
+  followersOf: (userId: number) => Promise<number[]>,
+  publisher?: FeedPublisher,
+): FeedModuleOptions {
+  const f = config.feed;
+  return {
+    followersOf,
+    fanout,
+    maxLen: f.maxLen,
+    batch: f.fanoutBatch,
+    claimIdleMs: f.claimIdleMs,
+    maxDeliveries: f.maxDeliveries,
+    publisher,
+  };
 }
 
 /**

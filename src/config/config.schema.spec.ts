@@ -103,6 +103,33 @@ describe('loadConfig', () => {
     expect(p).toMatch(/REPORT_JOB_WORK_MS must be a duration/);
   });
 
+  it('reads the feed settings with their defaults and bounds', () => {
+    expect(loadConfig({}).feed).toEqual({
+      maxLen: 1000,
+      fanoutBatch: 100,
+      claimIdleMs: 30_000,
+      maxDeliveries: 5,
+    });
+    expect(
+      loadConfig({
+        FEED_MAXLEN: '500',
+        FEED_FANOUT_BATCH: '10',
+        FEED_CLAIM_IDLE_MS: '2s',
+        FEED_MAX_DELIVERIES: '3',
+      }).feed,
+    ).toEqual({ maxLen: 500, fanoutBatch: 10, claimIdleMs: 2_000, maxDeliveries: 3 });
+    const p = problems({
+      FEED_MAXLEN: '0',
+      FEED_FANOUT_BATCH: 'many',
+      FEED_CLAIM_IDLE_MS: '5',
+      FEED_MAX_DELIVERIES: '0',
+    }).join('\n');
+    expect(p).toMatch(/FEED_MAXLEN must be an integer between 1 and/);
+    expect(p).toMatch(/FEED_FANOUT_BATCH must be an integer between 1 and/);
+    expect(p).toMatch(/FEED_CLAIM_IDLE_MS must be a duration between 100 ms/);
+    expect(p).toMatch(/FEED_MAX_DELIVERIES must be an integer between 1 and/);
+  });
+
   it('reads the realtime settings: defaults, durations with units, and each bad value named', () => {
     expect(loadConfig({}).realtime).toEqual({
       streamMaxLen: 10_000,

@@ -68,6 +68,17 @@ export interface AppConfig {
     /** Simulated work of a report job. */
     reportWorkMs: number;
   };
+  /** The activity feed on Redis Streams (src/feed). Times in ms. */
+  feed: {
+    /** Entries kept per feed (XADD MAXLEN ~). */
+    maxLen: number;
+    /** Activities one fan-out consumer reads (and claims) at a time. */
+    fanoutBatch: number;
+    /** How long an activity stays pending with a fan-out consumer before another claims it. */
+    claimIdleMs: number;
+    /** Deliveries before an activity goes to the dead-letter stream. */
+    maxDeliveries: number;
+  };
   /** WebSocket gateway and event stream (src/realtime). */
   realtime: {
     /** Approximate length the event stream is trimmed to (`XADD … MAXLEN ~`). */
@@ -468,6 +479,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       idempotencyTtlMs: duration('QUEUE_IDEMPOTENCY_TTL_MS', 86_400_000, 1000, 30 * 86_400_000),
       lockMs: duration('QUEUE_LOCK_MS', 30_000, 1000, 600_000),
       reportWorkMs: duration('REPORT_JOB_WORK_MS', 1000, 0, 600_000),
+    },
+    feed: {
+      maxLen: int('FEED_MAXLEN', 1_000, 1, 1_000_000),
+      fanoutBatch: int('FEED_FANOUT_BATCH', 100, 1, 10_000),
+      claimIdleMs: duration('FEED_CLAIM_IDLE_MS', 30_000, 100, 3_600_000),
+      maxDeliveries: int('FEED_MAX_DELIVERIES', 5, 1, 1_000),
     },
     realtime: {
       streamMaxLen: int('REALTIME_STREAM_MAXLEN', 10_000, 100, 10_000_000),

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { InvalidReferenceError } from '../common';
+import { FeedService } from '../feed';
 import { ApiIdParam, ApiStandardResponses, ParseIdPipe } from '../http';
 import { UsersService } from '../users';
 import {
@@ -32,6 +33,7 @@ export class FollowersController {
   constructor(
     private readonly followers: FollowersService,
     private readonly users: UsersService,
+    private readonly feed: FeedService,
   ) {}
 
   @Post(':id/followers')
@@ -56,7 +58,9 @@ export class FollowersController {
     await this.users.requireExists(id);
     if (!(await this.users.exists(dto.followerId)))
       throw new InvalidReferenceError('followerId', dto.followerId);
-    await this.followers.follow(id, dto.followerId);
+    // Recorded once per new follow (following again is a no-op, and records nothing).
+    if (await this.followers.follow(id, dto.followerId))
+      await this.feed.record({ actorId: dto.followerId, action: 'user.followed', targetId: id });
     return { userId: id, followerId: dto.followerId, following: true };
   }
 

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users';
 import { FollowersController } from './followers.controller';
-import { FollowersService } from './followers.service';
+import { FollowersGraphModule } from './followers-graph.module';
 
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, FollowersGraphModule],
   controllers: [FollowersController],
-  providers: [FollowersService],
 })
 export class FollowersModule {}

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post as HttpPost } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { FeedService } from '../feed';
 import { ApiIdParam, ApiStandardResponses, ParseIdPipe } from '../http';
 import { UsersService } from '../users';
 import { CreatePostDto, PostDto, UserStatsDto } from './posts.dto';
@@ -17,6 +18,7 @@ export class PostsController {
     private readonly posts: PostsRepository,
     private readonly recentPosts: RecentPostsCache,
     private readonly users: UsersService,
+    private readonly feed: FeedService,
   ) {}
 
   @HttpPost('posts')
@@ -30,6 +32,7 @@ export class PostsController {
   async create(@Body() dto: CreatePostDto): Promise<Post> {
     const post = await this.posts.create(dto); // database first …
     await this.recentPosts.recordCreated(post); // … then write-through to the derived Redis structures
+    await this.feed.record({ actorId: post.userId, action: 'post.created', targetId: post.id });
     return post;
   }
 

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CacheEvict, Cached } from '../cache';
+import { FeedService } from '../feed';
 import { ApiIdParam, ApiStandardResponses, RESPONSE_HEADERS, ParseIdPipe } from '../http';
 import { CreateUserDto, UpdateUserDto, UserDto } from './users.dto';
 import { User } from './users.repository';
@@ -22,7 +23,10 @@ const NO_USER = 'No user with this id';
 @ApiTags('users')
 @Controller('api/users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly feed: FeedService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -75,10 +79,13 @@ export class UsersController {
     },
     jsonBody: true,
   })
-  update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto): Promise<User> {
+  async update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateUserDto): Promise<User> {
     if (dto.email === undefined && dto.name === undefined) {
       throw new BadRequestException('provide at least one of: email, name');
     }
-    return this.users.update(id, dto);
+    const user = await this.users.update(id, dto);
+    // The change is committed: the activity is recorded after it (never fails the request).
+    await this.feed.record({ actorId: id, action: 'profile.updated', targetId: id });
+    return user;
   }
 }

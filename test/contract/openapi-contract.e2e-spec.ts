@@ -424,6 +424,7 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/notify',
         'GET /api/admin/queues/{queue}/failed',
         'POST /api/admin/queues/{queue}/jobs/{id}/retry',
+        'GET /api/feed',
       ].sort(),
     );
     for (const id of secured)

@@ -186,6 +186,47 @@ describeWithBrowser(
         expect(problems).toEqual([]);
       });
 
+      it('shows a post published on B in the author’s feed and, on A, in a follower’s feed', async () => {
+        const [pageA, pageB] = [await openPage(a, 'A'), await openPage(b, 'B')];
+        await logInThroughForm(pageA, ada.email);
+        await logInThroughForm(pageB, alan.email);
+        for (const page of [pageA, pageB])
+          await page
+            .locator('#socket-status[data-state="connected"]')
+            .waitFor({ timeout: SETTLE_MS });
+
+        // Both feeds read (GET /api/feed) before anything happens: what shows up next on the
+        // pages came as `feed` events.
+        for (const page of [pageA, pageB])
+          await page
+            .locator('#feed-list[data-loaded="true"]')
+            .waitFor({ state: 'attached', timeout: SETTLE_MS });
+        // Ada follows Alan from her page (on A): her own feed records it.
+        await pageA.getByLabel('Follow user id', { exact: true }).fill(String(alan.id));
+        await pageA.getByRole('button', { name: 'Follow', exact: true }).click();
+        await pageA
+          .locator('#feed-action-status', { hasText: `You follow user ${alan.id}` })
+          .waitFor({ timeout: SETTLE_MS });
+        await pageA
+          .locator('#feed-list li', { hasText: `user ${ada.id} followed user ${alan.id}` })
+          .waitFor({ timeout: SETTLE_MS });
+
+        // Alan publishes from his page (on B): the entry reaches his feed and, through the
+        // fan-out, Ada's, each pushed as a `feed` event to the page that is open.
+        await pageB.getByLabel('Post title', { exact: true }).fill(`Hello from ${platform}`);
+        await pageB.getByLabel('Post text', { exact: true }).fill('Streams and consumer groups');
+        await pageB.getByRole('button', { name: 'Publish' }).click();
+        const published = pageB.locator('#feed-action-status', { hasText: 'Published post' });
+        await published.waitFor({ timeout: SETTLE_MS });
+        const postId = /Published post (\d+)/.exec((await published.textContent()) ?? '')?.[1];
+        expect(postId).toBeDefined();
+        const entry = `user ${alan.id} wrote post ${postId}`;
+        await pageB.locator('#feed-list li', { hasText: entry }).waitFor({ timeout: SETTLE_MS });
+        await pageA.locator('#feed-list li', { hasText: entry }).waitFor({ timeout: SETTLE_MS });
+        await screenshot(pageA, 'feed-A');
+        expect(problems).toEqual([]);
+      });
+
       it('shows a queued report as completed when its job.completed event arrives', async () => {
         const page = await openPage(b, 'B');
         await logInThroughForm(page, alan.email);

@@ -263,6 +263,7 @@
     if (!me) return;
     if (fresh) {
       $('feed-list').textContent = '';
+      delete $('feed-list').dataset.loaded;
       feedSeen.clear();
       feedNext = null;
     }
@@ -272,6 +273,7 @@
       const page = await api('GET', `/api/feed?${q}`);
       for (const e of page.entries) showFeedEntry(e, false);
       feedNext = page.next;
+      $('feed-list').dataset.loaded = 'true';
       $('feed-older').hidden = !feedNext;
       say(
         'feed-message',

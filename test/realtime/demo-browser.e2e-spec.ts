@@ -223,6 +223,7 @@ describeWithBrowser(
         const entry = `user ${alan.id} wrote post ${postId}`;
         await pageB.locator('#feed-list li', { hasText: entry }).waitFor({ timeout: SETTLE_MS });
         await pageA.locator('#feed-list li', { hasText: entry }).waitFor({ timeout: SETTLE_MS });
+        expect(await pageA.locator('#feed-message').textContent()).toBe(''); // no "Nothing yet"
         await screenshot(pageA, 'feed-A');
         expect(problems).toEqual([]);
       });

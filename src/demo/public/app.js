@@ -257,6 +257,7 @@
     const list = $('feed-list');
     if (live) prepend(list, li);
     else list.appendChild(li);
+    say('feed-message', '');
   }
 
   async function loadFeed(fresh) {

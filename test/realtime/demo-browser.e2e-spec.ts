@@ -17,10 +17,12 @@ import { SEED_PASSWORD, SEEDED_USERS } from '../support/credentials';
 /**
  * The demo page (`/`) in a real headless Chromium (the Debian package, driven by playwright-core
  * through `executablePath`), against two app instances A and B of one fleet (same Redis, same key
- * prefix, one database) on each HTTP platform: logging in through the form, the leaderboard, a
- * report job, and a notification sent from the page on A reaching the page on B, which must show
- * it within 2 s (the DOM wait's timeout is the requirement). A screenshot of each run's pages is
- * written under test/artifacts/ (git-ignored).
+ * prefix, one database; both in the `all` role, so they also run the queue and feed workers) on
+ * each HTTP platform: logging in through the form, the leaderboard, a report job completed live,
+ * the activity feed (a post on B pushed to a follower's page on A), and a notification sent from
+ * the page on A reaching the page on B, which must show it within 2 s (the DOM wait's timeout is
+ * the requirement, not a timing assertion of ours). Screenshots of the pages are written under
+ * test/artifacts/ (git-ignored), named by platform and Redis mode.
  *
  * Skipped, saying so, only where no Chromium can be found (see test/support/browser.ts).
  */

@@ -28,6 +28,7 @@ import { RateLimitModule } from './rate-limit';
 import { ConfigModule } from './config';
 import type { AppConfig, AppRole } from './config';
 import { DatabaseModule } from './database';
+import { DemoModule } from './demo';
 import { HealthModule } from './health';
 import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './http';
 import { MetricsModule } from './metrics';
@@ -54,6 +55,7 @@ const API_MODULES: Type[] = [
   LeaderboardModule,
   FollowersModule,
   NotificationsModule,
+  DemoModule,
 ];
 
 /**

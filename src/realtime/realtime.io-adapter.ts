@@ -78,7 +78,10 @@ export class RealtimeIoAdapter extends IoAdapter {
     const settings: Partial<ServerOptions> = {
       ...options,
       path: o.path,
-      serveClient: false,
+      // The browser client, the server's own version, at `<path>/socket.io.js` (the demo page at
+      // `/` loads it from there: no CDN, no copy of our own). Answered by socket.io before the
+      // HTTP platform sees the request.
+      serveClient: true,
       maxHttpBufferSize: o.maxPayloadBytes,
     };
     const io =

@@ -154,36 +154,44 @@ export class QueueService implements BeforeApplicationShutdown {
    * @example
    * const { jobId } = await queues.add('report', 'daily', {}, { userId: user.id, idempotencyKey });
    */
-  async add<T extends object>(
+  add<T extends object>(
     queue: QueueName,
     name: string,
     data: T,
     opts: AddJobOptions = {},
   ): Promise<AddedJob> {
     const q = isQueueName(queue) ? this.adders.get(queue) : undefined;
-    if (!q) throw new UnknownQueueError(queue);
+    if (!q) return Promise.reject(new UnknownQueueError(queue));
     if (this.enqueuer.status !== 'ready')
-      throw new QueueUnavailableError(`redis connection is ${this.enqueuer.status}`);
-    const jobOpts: JobsOptions = {};
-    let nonce: string | undefined;
-    let payload: object = opts.userId === undefined ? data : { ...data, userId: opts.userId };
-    if (opts.idempotencyKey !== undefined) {
-      nonce = randomUUID();
-      payload = { ...payload, requestNonce: nonce };
-      jobOpts.deduplication = {
-        id: idempotencyId(queue, opts.userId, opts.idempotencyKey),
+      return Promise.reject(
+        new QueueUnavailableError(`redis connection is ${this.enqueuer.status}`),
+      );
+    const payload: object = opts.userId === undefined ? data : { ...data, userId: opts.userId };
+    // The common case in one promise reaction: this runs once per job.
+    if (opts.idempotencyKey === undefined) return this.bounded(q.add(name, payload)).then(newJob);
+    return this.addIdempotent(q, queue, name, payload, opts.userId, opts.idempotencyKey);
+  }
+
+  private async addIdempotent(
+    q: Queue,
+    queue: QueueName,
+    name: string,
+    data: object,
+    userId: number | undefined,
+    idempotencyKey: string,
+  ): Promise<AddedJob> {
+    const nonce = randomUUID();
+    const jobOpts: JobsOptions = {
+      deduplication: {
+        id: idempotencyId(queue, userId, idempotencyKey),
         ttl: this.options.idempotencyTtlMs,
-      };
-    }
-    const job = await this.bounded(q.add(name, payload, jobOpts));
+      },
+    };
+    const job = await this.bounded(q.add(name, { ...data, requestNonce: nonce }, jobOpts));
     // A deduplicated add returns the FIRST job's id (BullMQ's add script answers it instead of
     // storing the new job). Whether it was ours: that job's data carries our nonce.
-    let duplicate = false;
-    if (nonce !== undefined) {
-      const stored = await this.bounded(this.enqueuer.hget(q.toKey(job.id!), 'data'));
-      duplicate = !stored?.includes(nonce);
-    }
-    return { jobId: job.id!, duplicate };
+    const stored = await this.bounded(this.enqueuer.hget(q.toKey(job.id!), 'data'));
+    return { jobId: job.id!, duplicate: !stored?.includes(nonce) };
   }
 
   /** A job, or undefined. */
@@ -312,6 +320,7 @@ export class QueueService implements BeforeApplicationShutdown {
 }
 
 const unavailable = (err: Error): Error => new QueueUnavailableError(err.message);
+const newJob = (job: Job): AddedJob => ({ jobId: job.id!, duplicate: false });
 
 const JOB_COUNT_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 

@@ -8,6 +8,7 @@ import { RateLimitedLogger } from '../common';
 import { MetricsService } from '../metrics';
 import { RedisClient, RedisService } from '../redis';
 import { closeWithin, settlesWithin, workerConnection } from './queue-connections';
+import { JobMetrics } from './queue-metrics';
 import { isQueueName } from './queue.constants';
 import { QueueService } from './queue.service';
 
@@ -33,15 +34,17 @@ interface RunningWorker {
  * `BullModule.forRoot`: its explorer would start workers in every role (the API role must only
  * produce) and closes queues before workers on shutdown.
  *
- * Per job it adds no Redis command to what BullMQ does: a duration observation and a counter
- * increment on cached label children. Shutdown: stop taking jobs, let active ones finish within
- * `drainTimeoutMs`, then disconnect (bounded), before QueueService closes the queues.
+ * Per job it adds no Redis command to what BullMQ does, and little work: the processor wrapper
+ * times the attempt into the queue's tally (queue-metrics.ts: plain numbers, read at scrape).
+ * Shutdown: stop taking jobs, let active ones finish within `drainTimeoutMs`, then disconnect
+ * (bounded), before QueueService closes the queues.
  */
 @Injectable()
 export class QueueWorkers implements OnApplicationBootstrap {
   private readonly logger = new Logger('Queue');
   private readonly running: RunningWorker[] = [];
   private readonly metrics: MetricsService;
+  private jobMetrics?: JobMetrics;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -79,39 +82,38 @@ export class QueueWorkers implements OnApplicationBootstrap {
 
   private start(name: string, host: WorkerHost, extra: Partial<WorkerOptions>): void {
     const o = this.queues.options;
-    const durationSeconds = this.metrics
-      .histogram({
-        name: 'queue_job_duration_seconds',
-        help: 'Time a processor took per job attempt, in seconds',
-        labelNames: ['queue'],
-        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      })
-      .labels(name);
-    const total = this.metrics.counter({
-      name: 'queue_jobs_total',
-      help: 'Job attempts processed by this process, by queue and result (completed or failed)',
-      labelNames: ['queue', 'result'],
-    });
-    const completed = total.labels(name, 'completed');
-    const failed = total.labels(name, 'failed');
-    const processor = async (job: Job, token?: string): Promise<unknown> => {
+    this.jobMetrics ??= new JobMetrics(this.metrics);
+    const tally = this.jobMetrics.tally(name);
+    // Not async, one promise reaction per job: this runs once per job attempt.
+    const processor = (job: Job, token?: string): unknown => {
       const start = performance.now();
+      let running: unknown;
       try {
-        const result: unknown = await host.process(job, token);
-        durationSeconds.observe((performance.now() - start) / 1000);
-        completed.inc();
-        return result;
+        running = host.process(job, token);
       } catch (err) {
-        durationSeconds.observe((performance.now() - start) / 1000);
-        failed.inc();
+        tally.observe((performance.now() - start) / 1000, false);
         throw err;
       }
+      if (!isThenable(running)) {
+        tally.observe((performance.now() - start) / 1000, true);
+        return running;
+      }
+      return running.then(
+        (result) => {
+          tally.observe((performance.now() - start) / 1000, true);
+          return result;
+        },
+        (err: unknown) => {
+          tally.observe((performance.now() - start) / 1000, false);
+          throw err;
+        },
+      );
     };
     const connection = workerConnection(
       this.redis.connectionSettings('state'),
       `${o.prefix}:queue:worker:${name}`,
     );
-    const worker = new Worker(name, processor, {
+    const worker = new Worker(name, processor as (job: Job, token?: string) => Promise<unknown>, {
       concurrency: o.concurrency,
       lockDuration: o.lockDurationMs,
       stalledInterval: o.stalledIntervalMs,
@@ -164,6 +166,10 @@ export class QueueWorkers implements OnApplicationBootstrap {
     await Promise.all(this.running.map((r) => closeWithin(r.connection, FORCED_CLOSE_MS)));
     this.running.length = 0;
   }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof (x as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** Stops a worker's lock-renewal and stalled-check timers (BullMQ internals, local state only). */

@@ -3,7 +3,7 @@ import { Job, JobsOptions, Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { MetricsService } from '../metrics';
 import { RedisClient, RedisService } from '../redis';
-import { closeWithin, producerConnection, settlesWithin } from './queue-connections';
+import { closeWithin, Deadline, producerConnection, settlesWithin } from './queue-connections';
 import { isQueueName, QUEUE_NAMES, QueueName, queuePrefix } from './queue.constants';
 import {
   JobNotFoundError,
@@ -63,8 +63,14 @@ const STACK_LINES = 5;
  * The producers' side of the queues: one BullMQ `Queue` per name of {@link QUEUE_NAMES} on the
  * `state` role (one shared fail-fast connection), adding, reading and retrying jobs, the
  * `queue_jobs{queue,state}` gauge read at scrape, and the shutdown order: workers first (their
- * drain is registered with {@link beforeClose}), then queues, then the producer connection
+ * drain is registered with {@link beforeClose}), then queues, then the producer connections
  * (RedisService closes its own clients afterwards, in `onApplicationShutdown`).
+ *
+ * {@link add} goes through a second fail-fast connection, `…:queue:enqueue`, with Queues of its
+ * own: no per-command timer there, every add bounded instead by one shared {@link Deadline} of
+ * the role's command timeout (the same bound, without the cost of a timer per job). The Queues
+ * handed out ({@link queue}, `@InjectQueue`, the dashboard) and the reads keep the producer
+ * connection and its per-command timeout.
  */
 @Injectable()
 export class QueueService implements BeforeApplicationShutdown {
@@ -72,6 +78,10 @@ export class QueueService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Queue');
   private readonly producer: RedisClient;
   private readonly queues = new Map<QueueName, Queue>();
+  /** The enqueue path: its own connection and Queues, bounded by {@link deadline}. */
+  private readonly enqueuer: RedisClient;
+  private readonly adders = new Map<QueueName, Queue>();
+  private readonly deadline: Deadline;
   private readonly closeFirst: (() => Promise<void>)[] = [];
 
   constructor(
@@ -80,14 +90,16 @@ export class QueueService implements BeforeApplicationShutdown {
     @Optional() metrics: MetricsService = MetricsService.standalone(),
   ) {
     this.options = resolveQueueOptions(options);
-    this.producer = producerConnection(
-      redis.connectionSettings('state'),
-      `${options.prefix}:queue:producer`,
-    );
+    const settings = redis.connectionSettings('state');
+    this.producer = producerConnection(settings, `${options.prefix}:queue:producer`);
+    this.enqueuer = producerConnection(settings, `${options.prefix}:queue:enqueue`, {
+      commandTimeout: null,
+    });
+    this.deadline = new Deadline(settings.commandTimeoutMs);
     const o = this.options;
-    for (const name of QUEUE_NAMES) {
+    const queueOf = (name: QueueName, connection: RedisClient): Queue => {
       const queue = new Queue(name, {
-        connection: this.producer,
+        connection,
         prefix: this.prefixOf(name),
         defaultJobOptions: {
           attempts: o.attempts,
@@ -97,7 +109,11 @@ export class QueueService implements BeforeApplicationShutdown {
         },
       });
       queue.on('error', () => undefined); // logged once per connection (queue-connections.ts)
-      this.queues.set(name, queue);
+      return queue;
+    };
+    for (const name of QUEUE_NAMES) {
+      this.queues.set(name, queueOf(name, this.producer));
+      this.adders.set(name, queueOf(name, this.enqueuer));
     }
     const counts = metrics.gauge({
       name: 'queue_jobs',
@@ -132,39 +148,50 @@ export class QueueService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Adds a job. Fails fast with {@link QueueUnavailableError} (503) when Redis is unreachable.
+   * Adds a job. Fails fast with {@link QueueUnavailableError} (503) when Redis is unreachable,
+   * and within the role's command timeout when it does not answer.
    *
    * @example
    * const { jobId } = await queues.add('report', 'daily', {}, { userId: user.id, idempotencyKey });
    */
-  async add<T extends object>(
+  add<T extends object>(
     queue: QueueName,
     name: string,
     data: T,
     opts: AddJobOptions = {},
   ): Promise<AddedJob> {
-    const q = this.queue(queue);
-    this.assertConnected();
-    const jobOpts: JobsOptions = {};
-    let nonce: string | undefined;
-    let payload: object = opts.userId === undefined ? data : { ...data, userId: opts.userId };
-    if (opts.idempotencyKey !== undefined) {
-      nonce = randomUUID();
-      payload = { ...payload, requestNonce: nonce };
-      jobOpts.deduplication = {
-        id: idempotencyId(queue, opts.userId, opts.idempotencyKey),
+    const q = isQueueName(queue) ? this.adders.get(queue) : undefined;
+    if (!q) return Promise.reject(new UnknownQueueError(queue));
+    if (this.enqueuer.status !== 'ready')
+      return Promise.reject(
+        new QueueUnavailableError(`redis connection is ${this.enqueuer.status}`),
+      );
+    const payload: object = opts.userId === undefined ? data : { ...data, userId: opts.userId };
+    // The common case in one promise reaction: this runs once per job.
+    if (opts.idempotencyKey === undefined) return this.bounded(q.add(name, payload)).then(newJob);
+    return this.addIdempotent(q, queue, name, payload, opts.userId, opts.idempotencyKey);
+  }
+
+  private async addIdempotent(
+    q: Queue,
+    queue: QueueName,
+    name: string,
+    data: object,
+    userId: number | undefined,
+    idempotencyKey: string,
+  ): Promise<AddedJob> {
+    const nonce = randomUUID();
+    const jobOpts: JobsOptions = {
+      deduplication: {
+        id: idempotencyId(queue, userId, idempotencyKey),
         ttl: this.options.idempotencyTtlMs,
-      };
-    }
-    const job = await this.guard(() => q.add(name, payload, jobOpts));
+      },
+    };
+    const job = await this.bounded(q.add(name, { ...data, requestNonce: nonce }, jobOpts));
     // A deduplicated add returns the FIRST job's id (BullMQ's add script answers it instead of
     // storing the new job). Whether it was ours: that job's data carries our nonce.
-    let duplicate = false;
-    if (nonce !== undefined) {
-      const stored = await this.guard(() => this.producer.hget(q.toKey(job.id!), 'data'));
-      duplicate = !stored?.includes(nonce);
-    }
-    return { jobId: job.id!, duplicate };
+    const stored = await this.bounded(this.enqueuer.hget(q.toKey(job.id!), 'data'));
+    return { jobId: job.id!, duplicate: !stored?.includes(nonce) };
   }
 
   /** A job, or undefined. */
@@ -264,15 +291,21 @@ export class QueueService implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     for (const fn of this.closeFirst) await fn();
-    const closing = Promise.all([...this.queues.values()].map((q) => q.close()));
+    const all = [...this.queues.values(), ...this.adders.values()];
+    const closing = Promise.all(all.map((q) => q.close()));
     if (!(await settlesWithin(closing, 2_000)))
       this.logger.warn('queues did not close within 2 s (Redis unreachable?): disconnecting');
-    await closeWithin(this.producer, 1_000);
+    await Promise.all([closeWithin(this.producer, 1_000), closeWithin(this.enqueuer, 1_000)]);
   }
 
   private assertConnected(): void {
     if (this.producer.status !== 'ready')
       throw new QueueUnavailableError(`redis connection is ${this.producer.status}`);
+  }
+
+  /** An enqueue-path command within the role's command timeout; Redis failures become 503. */
+  private bounded<T>(work: Promise<T>): Promise<T> {
+    return this.deadline.bound(work, unavailable);
   }
 
   /** Redis failures become 503; the module's own errors pass through. */
@@ -285,6 +318,9 @@ export class QueueService implements BeforeApplicationShutdown {
     }
   }
 }
+
+const unavailable = (err: Error): Error => new QueueUnavailableError(err.message);
+const newJob = (job: Job): AddedJob => ({ jobId: job.id!, duplicate: false });
 
 const JOB_COUNT_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 

@@ -104,3 +104,31 @@ describe('shutdown with Redis gone', () => {
     await new Promise((r) => setTimeout(r, 1_500));
   });
 });
+
+describe('Redis frozen (SIGSTOP): an enqueue is bounded by the command timeout', () => {
+  // REDIS_COMMAND_TIMEOUT_MS=500 (usePrivateRedisApp). The enqueue connection has no per-command
+  // timer: one shared deadline of that timeout bounds every add (queue-connections.ts).
+  const { redis, app } = usePrivateRedisApp(__filename, 'express');
+
+  it('answers QueueUnavailableError instead of waiting for the frozen server, then adds again once it answers', async () => {
+    const queues = app().app.get(QueueService);
+    await queues.add('report', 'daily', {}, { userId: 2 }); // connected and ready
+    redis().freeze();
+    try {
+      const adds = Array.from({ length: 5 }, () =>
+        queues.add('report', 'daily', {}, { userId: 2 }),
+      );
+      for (const add of adds) {
+        await expect(add).rejects.toBeInstanceOf(QueueUnavailableError);
+        await expect(add).rejects.toThrow('redis did not answer within 500 ms');
+      }
+    } finally {
+      redis().thaw();
+    }
+    const { jobId } = await eventually(
+      () => queues.add('report', 'daily', {}, { userId: 2 }).catch(() => undefined),
+      (r) => r !== undefined,
+    ).then((r) => r!);
+    expect((await queues.get('report', jobId))?.state).toMatch(/waiting|active|completed/);
+  });
+});

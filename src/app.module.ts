@@ -11,6 +11,8 @@ import {
   feedOptions,
   mailOptions,
   jobsOptions,
+  metricsOptions,
+  opsOptions,
   queueOptions,
   rateLimitOptions,
   realtimeOptions,
@@ -31,7 +33,8 @@ import { DatabaseModule } from './database';
 import { DemoModule } from './demo';
 import { HealthModule } from './health';
 import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './http';
-import { MetricsModule } from './metrics';
+import { MetricsModule, redisCostOf } from './metrics';
+import { OpsModule } from './ops';
 import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
 import { FeedModule } from './feed';
@@ -85,6 +88,11 @@ function identityModules(config: AppConfig): DynamicModule[] {
     }),
   ];
 }
+function withRedisCost(req: IncomingMessage, val: object): object {
+  const redis = redisCostOf(req);
+  return redis ? { ...val, redis } : val;
+}
+
 /** Modules of the worker role: queue processors, stream consumers, counter flushing. */
 const WORKER_MODULES: Type[] = [WorkerModule];
 
@@ -106,6 +114,10 @@ export class AppModule {
       genReqId: (req: IncomingMessage) => req.id ?? requestIdFrom(req.headers),
       serializers: redactingSerializers,
       autoLogging: { ignore: isQuietPath },
+      // The request's Redis commands and their summed time (`redis: { commands, ms }`), so a slow
+      // request says whether Redis was the reason (only with REDIS_REQUEST_COST=true).
+      customSuccessObject: (req, _res, val: object) => withRedisCost(req, val),
+      customErrorObject: (req, _res, _err, val: object) => withRedisCost(req, val),
       ...(config.isProduction ? {} : { quietReqLogger: true }),
     };
     return {
@@ -118,7 +130,8 @@ export class AppModule {
         }),
         RedisModule.forRoot(redisOptions(config)),
         DatabaseModule.forRoot(databaseOptions(config)),
-        MetricsModule.forRoot({}),
+        MetricsModule.forRoot(metricsOptions(config)),
+        OpsModule.forRoot({ ...opsOptions(config), adminEndpoints: role !== 'worker' }),
         HttpModule,
         HealthModule,
         CacheModule.forRoot({ ...cacheOptions(config), isGlobal: true }),

@@ -4,6 +4,8 @@ import type { AppConfig } from './config';
 import type { DatabaseModuleOptions } from './database';
 import type { FeedModuleOptions, FeedPublisher } from './feed';
 import type { MailModuleOptions } from './mail';
+import type { MetricsModuleOptions } from './metrics';
+import type { OpsModuleOptions } from './ops';
 import type { JobsModuleOptions } from './jobs';
 import type { QueueModuleOptions } from './queue';
 import type { RateLimitModuleOptions } from './rate-limit';
@@ -43,6 +45,24 @@ export function redisOptions(config: AppConfig): RedisModuleOptions {
       autoPipelining: config.cache.autoPipelining,
     },
   };
+}
+
+/**
+ * Redis command metrics and each request's Redis cost on or off; `/metrics` on `PORT`, or on `METRICS_PORT` alone (same `HOST`).
+ */
+export function metricsOptions(config: AppConfig): MetricsModuleOptions {
+  const listener =
+    config.metricsPort === undefined ? {} : { port: config.metricsPort, host: config.host };
+  return {
+    redisCommands: config.metrics.redisCommands,
+    redisRequestCost: config.metrics.redisRequestCost,
+    ...listener,
+  };
+}
+
+/** Redis server state at scrape and the start-up checks (the admin endpoints are per role). */
+export function opsOptions(config: AppConfig): OpsModuleOptions {
+  return { serverMetricsTimeoutMs: config.ops.serverMetricsTimeoutMs };
 }
 
 export function databaseOptions(config: AppConfig): DatabaseModuleOptions {

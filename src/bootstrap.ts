@@ -87,6 +87,14 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
       err instanceof EmbeddedServiceBusyError
     ) {
       process.stderr.write(`${err.message}\n`);
+    } else if (
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE' &&
+      config.metricsPort !== undefined &&
+      (err as { port?: number }).port === config.metricsPort
+    ) {
+      process.stderr.write(
+        `METRICS_PORT ${config.metricsPort} on ${config.host} is in use (another API or worker?): give this process its own, e.g. METRICS_PORT=9465\n`,
+      );
     } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(
         `PORT ${config.port} on ${config.host} is in use (another API or worker?): give this process its own, e.g. PORT=3001 npm run start:worker\n`,

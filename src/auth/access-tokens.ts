@@ -23,6 +23,9 @@ export interface AccessClaims {
 
 export class InvalidAccessToken extends Error {}
 
+/** Verified tokens kept per instance (token → claims); the oldest go first past this many. */
+const VERIFIED_CACHE_MAX = 10_000;
+
 /**
  * Access tokens (JWT) with `@nestjs/jwt`: HS256 only, both ways (a token with any other `alg`,
  * `none` included, is refused), `iss`, `aud`, `exp` and `nbf` checked with a small clock
@@ -31,6 +34,13 @@ export class InvalidAccessToken extends Error {}
 @Injectable()
 export class AccessTokens {
   private readonly jwt: JwtService;
+  /**
+   * Tokens whose signature, `alg`, `iss`, `aud` and claims were verified, by their exact text:
+   * the same string verifies the same way under the same key, so only the time checks (`exp`,
+   * `nbf`) are redone per request. Bounded (insertion order, oldest evicted); expired entries
+   * leave when seen.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(@Inject(AUTH_OPTIONS) private readonly options: ResolvedAuthOptions) {
     const { secret, issuer, audience, clockToleranceS } = options.jwt;
@@ -52,8 +62,44 @@ export class AccessTokens {
     return { token, expiresInS };
   }
 
-  /** The claims of a valid token; InvalidAccessToken (with the reason) otherwise. */
+  /**
+   * The claims of a valid token; InvalidAccessToken (with the reason) otherwise. A token seen
+   * before answers from the verified-token cache, its `exp` and `nbf` checked again (as
+   * jsonwebtoken does, with the same tolerance). Callers must not mutate the claims.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const cached = this.peek(token);
+    if (cached !== undefined) return cached;
+    const claims = await this.verifySlow(token);
+    if (this.verified.size >= VERIFIED_CACHE_MAX) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  /**
+   * `verify` without the wait, for the hot path: the claims of a token in the verified-token
+   * cache (its `exp` and `nbf` checked again, InvalidAccessToken when they fail), or undefined
+   * when the token was not verified yet (call `verify`). Returns the cached object itself, the
+   * same for every request with this token: callers must not mutate it.
+   */
+  peek(token: string): AccessClaims | undefined {
+    const cached = this.verified.get(token);
+    if (cached === undefined) return undefined;
+    const nowS = Math.floor(Date.now() / 1000);
+    const tolerance = this.options.jwt.clockToleranceS;
+    if (nowS >= cached.exp + tolerance) {
+      this.verified.delete(token);
+      throw new InvalidAccessToken('the access token has expired');
+    }
+    if (typeof cached.nbf === 'number' && cached.nbf > nowS + tolerance)
+      throw new InvalidAccessToken('the access token is not valid yet');
+    return cached;
+  }
+
+  private async verifySlow(token: string): Promise<AccessClaims> {
     let claims: Partial<AccessClaims>;
     try {
       claims = await this.jwt.verifyAsync<Partial<AccessClaims>>(token);

@@ -10,7 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { HttpContext } from '../http';
 import { AuthUnavailableError, ForbiddenRoleError, UnauthenticatedError } from './auth.errors';
-import { AuthService } from './auth.service';
+import { AuthOutcome, AuthService } from './auth.service';
 import type { Identity } from './auth.types';
 
 export const ROLES_METADATA = 'auth:roles';
@@ -34,8 +34,21 @@ export class AuthenticatedGuard implements CanActivate {
     private readonly http: HttpContext,
   ) {}
 
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const outcome = await this.auth.identify(this.http.request(ctx));
+  /**
+   * `@Roles` of a handler (method metadata over class metadata), read once per handler and
+   * class: decorators set metadata when classes are defined, not per request.
+   */
+  private readonly rolesCache = new WeakMap<object, WeakMap<object, readonly string[]>>();
+
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
+    const request = this.http.request(ctx);
+    // The identity middleware has run on every route: its outcome is on the request already.
+    const known = this.auth.identified(request);
+    if (known !== undefined) return this.decide(ctx, known);
+    return this.auth.identify(request).then((outcome) => this.decide(ctx, outcome));
+  }
+
+  private decide(ctx: ExecutionContext, outcome: AuthOutcome): boolean {
     if (!outcome.user) {
       if (outcome.problem === 'unavailable') throw new AuthUnavailableError(outcome.detail ?? '');
       const bearer = outcome.problem === 'invalid_token' || outcome.problem === 'invalid_request';
@@ -51,20 +64,35 @@ export class AuthenticatedGuard implements CanActivate {
         bearer ? outcome.problem : undefined,
       );
     }
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_METADATA, [
-      ctx.getHandler(),
-      ctx.getClass(),
-    ]);
-    if (roles?.length && !roles.some((r) => outcome.user.roles.includes(r))) {
+    const roles = this.rolesOf(ctx);
+    if (roles.length > 0 && !roles.some((r) => outcome.user.roles.includes(r))) {
       if (outcome.user.via === 'token')
         this.http.setHeader(
           ctx,
           'WWW-Authenticate',
           'Bearer realm="api", error="insufficient_scope"',
         );
-      throw new ForbiddenRoleError(roles);
+      throw new ForbiddenRoleError([...roles]);
     }
     return true;
+  }
+
+  private rolesOf(ctx: ExecutionContext): readonly string[] {
+    const handler = ctx.getHandler();
+    const cls = ctx.getClass();
+    let byClass = this.rolesCache.get(handler);
+    if (byClass === undefined) {
+      byClass = new WeakMap();
+      this.rolesCache.set(handler, byClass);
+    }
+    let roles = byClass.get(cls);
+    if (roles === undefined) {
+      roles =
+        this.reflector.getAllAndOverride<string[] | undefined>(ROLES_METADATA, [handler, cls]) ??
+        [];
+      byClass.set(cls, roles);
+    }
+    return roles;
   }
 }
 

@@ -5,7 +5,7 @@ import { HttpContext } from '../http';
 import { MetricsService } from '../metrics';
 import { RedisThrottlerStorage } from '../rate-limit';
 import { SessionService } from '../session';
-import { AccessTokens, InvalidAccessToken } from './access-tokens';
+import { AccessClaims, AccessTokens, InvalidAccessToken } from './access-tokens';
 import { AuthUnavailableError, LoginThrottledError, UnauthenticatedError } from './auth.errors';
 import { AUTH_OPTIONS, ResolvedAuthOptions } from './auth.module-definition';
 import type { AuthUser, Identity } from './auth.types';
@@ -41,6 +41,11 @@ export interface CredentialsRevoked {
 
 export type CredentialsRevokedListener = (revoked: CredentialsRevoked) => Promise<void> | void;
 
+interface VerifiedToken {
+  outcome: { user: Identity };
+  isRevoked: () => Promise<boolean>;
+}
+
 /** Where the identity step leaves its outcome on the (raw) request. */
 export const AUTH_OUTCOME = Symbol('auth:outcome');
 
@@ -61,6 +66,8 @@ export class AuthService {
   private readonly checks;
   private readonly revocations;
   private readonly revokedListeners = new Set<CredentialsRevokedListener>();
+  /** Per verified token (its cached claims): see `verifiedToken`. */
+  private readonly verifiedTokens = new WeakMap<AccessClaims, VerifiedToken>();
 
   constructor(
     @Inject(AUTH_OPTIONS) readonly options: ResolvedAuthOptions,
@@ -230,6 +237,14 @@ export class AuthService {
   // --- the identity step ------------------------------------------------------------------
 
   /**
+   * The outcome `identify` already found for this request (the identity middleware runs it on
+   * every route), without waiting; undefined when the step has not run for it.
+   */
+  identified(request: unknown): AuthOutcome | undefined {
+    return (HttpContext.raw(request) as { [AUTH_OUTCOME]?: AuthOutcome })[AUTH_OUTCOME];
+  }
+
+  /**
    * Who a request is: a Bearer token (checked for revocation, one MGET), else a session cookie
    * (one EVALSHA), else nobody. Never throws: a bad credential is a `problem` (the request stays
    * anonymous; protected routes refuse it), a Redis failure is `unavailable` (protected routes
@@ -262,6 +277,34 @@ export class AuthService {
     throw new UnauthenticatedError(outcome.detail);
   }
 
+  /**
+   * What follows from a verified token's claims, built once per token (the claims object is the
+   * verified-token cache's, so it lives as long as that entry): the identity it proves (frozen:
+   * every request with the token shares it) and its revocation check. The check itself runs on
+   * every request; only its keys are kept.
+   */
+  private verifiedToken(claims: AccessClaims): VerifiedToken {
+    let v = this.verifiedTokens.get(claims);
+    if (v === undefined) {
+      const id = Number(claims.sub);
+      const user: Identity = Object.freeze({
+        id,
+        email: claims.email,
+        roles: claims.roles,
+        via: 'token',
+        jti: claims.jti,
+        exp: claims.exp,
+        family: claims.fid,
+      });
+      v = {
+        outcome: Object.freeze({ user }),
+        isRevoked: this.tokens.revocationCheck(id, claims.jti, claims.ims),
+      };
+      this.verifiedTokens.set(claims, v);
+    }
+    return v;
+  }
+
   private async resolve(
     authorization: string | undefined,
     session: () => Promise<Awaited<ReturnType<SessionService['current']>>>,
@@ -277,14 +320,14 @@ export class AuthService {
       }
       let claims;
       try {
-        claims = await this.access.verify(m[1]);
+        claims = this.access.peek(m[1]) ?? (await this.access.verify(m[1]));
       } catch (err) {
         this.checks.inc({ result: 'invalid' });
         return { problem: 'invalid_token', detail: (err as InvalidAccessToken).message };
       }
-      const id = Number(claims.sub);
+      const verified = this.verifiedToken(claims);
       try {
-        if (await this.tokens.isRevoked(id, claims.jti, claims.ims)) {
+        if (await verified.isRevoked()) {
           this.checks.inc({ result: 'revoked' });
           return { problem: 'invalid_token', detail: 'the access token has been revoked' };
         }
@@ -293,17 +336,7 @@ export class AuthService {
         return { problem: 'unavailable', detail: (err as Error).message };
       }
       this.checks.inc({ result: 'token' });
-      return {
-        user: {
-          id,
-          email: claims.email,
-          roles: claims.roles,
-          via: 'token',
-          jti: claims.jti,
-          exp: claims.exp,
-          family: claims.fid,
-        },
-      };
+      return verified.outcome;
     }
     let s;
     try {

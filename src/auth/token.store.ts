@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { RedisClient } from '../redis';
-import { defineScripts, InjectRedis, loadLuaScripts, RedisKeys } from '../redis';
+import { CoalescedReads, defineScripts, InjectRedis, loadLuaScripts, RedisKeys } from '../redis';
 
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
@@ -23,6 +23,8 @@ export type RotateResult =
 @Injectable()
 export class TokenStore implements OnModuleInit {
   private readonly keys: RedisKeys;
+  /** Concurrent checks of one token share one MGET, always one sent after they arrived. */
+  private readonly checks = new CoalescedReads<boolean>();
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -53,14 +55,33 @@ export class TokenStore implements OnModuleInit {
 
   /**
    * Whether an access token is revoked: by its id, or by the user's cut-off. One MGET (both keys
-   * share the user's slot).
+   * share the user's slot), coalesced: concurrent checks of the same token wait for the next
+   * MGET sent after they arrived (CoalescedReads), so a revocation that completed before a check
+   * began is always seen, and a burst of requests with one token costs one or two MGETs.
    */
-  async isRevoked(userId: number, jti: string, issuedAtMs: number): Promise<boolean> {
-    const [revoked, cutoff] = await this.redis.mget(
-      this.jtiKey(userId, jti),
-      this.cutoffKey(userId),
-    );
-    return revoked !== null || (cutoff !== null && issuedAtMs < Number(cutoff));
+  isRevoked(userId: number, jti: string, issuedAtMs: number): Promise<boolean> {
+    return this.revocationCheck(userId, jti, issuedAtMs)();
+  }
+
+  /**
+   * `isRevoked` for one token, as a function to call per request: its keys (and the read) are
+   * built once, so a caller that keeps it per verified token (AuthService) does not rebuild them
+   * on every request. Every call is a fresh coalesced check, exactly as `isRevoked`: nothing of
+   * an answer is kept.
+   */
+  revocationCheck(userId: number, jti: string, issuedAtMs: number): () => Promise<boolean> {
+    const jtiKey = this.jtiKey(userId, jti);
+    const cutoffKey = this.cutoffKey(userId);
+    // Coalesced per token (its jti) and issue time: callers sharing a read share its answer.
+    const coalesceKey = `${jtiKey} ${issuedAtMs}`;
+    const read = (): Promise<boolean> =>
+      this.redis
+        .mget(jtiKey, cutoffKey)
+        .then(
+          ([revoked, cutoff]) =>
+            revoked !== null || (cutoff !== null && issuedAtMs < Number(cutoff)),
+        );
+    return () => this.checks.read(coalesceKey, read);
   }
 
   /** Revokes one access token until its expiry (epoch seconds). */

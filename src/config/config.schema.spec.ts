@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { ConfigValidationError, DEV_SECRET_PLACEHOLDER, loadConfig } from './config.schema';
 
 const prodSecrets = {
@@ -32,6 +35,55 @@ describe('loadConfig', () => {
       database: { kind: 'pglite', dataDir: '.data/pglite' },
     });
     expect(c.secrets.jwtSecret).toBe(DEV_SECRET_PLACEHOLDER);
+  });
+
+  it('finds the embedded redis-server on PATH, or takes REDIS_SERVER_BIN, never its own process.env', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-bin-'));
+    const bin = join(dir, 'redis-server');
+    writeFileSync(bin, '#!/bin/sh\n');
+    chmodSync(bin, 0o755);
+    const embedded = (env: Record<string, string>) => loadConfig(env).redis.state;
+    expect(embedded({ PATH: `/nonexistent${delimiter}${dir}` })).toEqual({
+      mode: 'embedded',
+      binary: bin,
+    });
+    expect(embedded({ PATH: '/nonexistent' })).toEqual({ mode: 'embedded', binary: undefined });
+    expect(embedded({})).toEqual({ mode: 'embedded', binary: undefined });
+    expect(embedded({ PATH: dir, REDIS_SERVER_BIN: '/opt/redis/bin/redis-server' })).toEqual({
+      mode: 'embedded',
+      binary: '/opt/redis/bin/redis-server',
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads METRICS_PORT and the server-metrics timeout: unset by default, refused when equal to PORT or out of bounds', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({}).ops.serverMetricsTimeoutMs).toBe(500);
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(loadConfig({ METRICS_PORT: '0', PORT: '0' }).metricsPort).toBe(0);
+    expect(problems({ METRICS_PORT: '3000' })).toEqual([
+      'METRICS_PORT must differ from PORT (both 3000); unset it to serve /metrics on PORT',
+    ]);
+    expect(problems({ METRICS_PORT: '70000' })[0]).toMatch(/^METRICS_PORT must be an integer/);
+    expect(problems({ REDIS_SERVER_METRICS_TIMEOUT_MS: '5' })[0]).toMatch(
+      /^REDIS_SERVER_METRICS_TIMEOUT_MS must be an integer between 10 and 10000/,
+    );
+  });
+
+  it('reads the Redis command metrics switches: metrics on and per-request cost off by default; cost needs the metrics', () => {
+    expect(loadConfig({}).metrics).toEqual({ redisCommands: true, redisRequestCost: false });
+    expect(loadConfig({ REDIS_REQUEST_COST: 'true' }).metrics).toEqual({
+      redisCommands: true,
+      redisRequestCost: true,
+    });
+    expect(loadConfig({ REDIS_COMMAND_METRICS: 'false' }).metrics).toEqual({
+      redisCommands: false,
+      redisRequestCost: false,
+    });
+    expect(problems({ REDIS_COMMAND_METRICS: 'false', REDIS_REQUEST_COST: 'true' })).toEqual([
+      'REDIS_REQUEST_COST=true needs REDIS_COMMAND_METRICS=true (it counts the traced commands)',
+    ]);
+    expect(problems({ REDIS_REQUEST_COST: 'maybe' })[0]).toMatch(/^REDIS_REQUEST_COST must be/);
   });
 
   it('reads Redis topologies: URL, separate cache URL, Cluster nodes, Sentinel', () => {

@@ -1,5 +1,7 @@
 import type { RedisTopology } from '../redis';
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
+import { delimiter, join } from 'node:path';
 /**
  * The whole environment, validated once at start-up. Every problem is collected and reported
  * together, each naming its variable, so a misconfigured deployment fails fast with one message.
@@ -18,6 +20,8 @@ export interface AppConfig {
   appRole: AppRole;
   port: number;
   host: string;
+  /** `METRICS_PORT`: serve `/metrics` on a listener of its own (same host), not on `port`; undefined: on `port`. */
+  metricsPort?: number;
   httpPlatform: HttpPlatform;
   bodyLimitBytes: number;
   /** Request, headers and keep-alive timeouts of the HTTP server (slow or stalled clients are closed, 408 where possible). */
@@ -30,10 +34,28 @@ export interface AppConfig {
    */
   trustProxy: false | number | string[];
   logLevel: LogLevel;
+  metrics: {
+    /** Redis command metrics from ioredis's tracing channel (`REDIS_COMMAND_METRICS`). */
+    redisCommands: boolean;
+    /**
+     * Each request's Redis cost on its log line (`REDIS_REQUEST_COST`, needs `redisCommands`).
+     * Off by default: it needs an AsyncLocalStorage store per request, which makes Node 20 run
+     * promise hooks on every promise of the process.
+     */
+    redisRequestCost: boolean;
+  };
   dataDir: string;
+  /** Redis server state read at scrape (src/ops). */
+  ops: {
+    /** How long a scrape waits for each Redis server's INFO before reporting it down. */
+    serverMetricsTimeoutMs: number;
+  };
   redis: {
-    /** Where the `state` role lives; `undefined` url in standalone mode means "start an embedded redis-server". */
-    state: RedisTopology | { mode: 'embedded' };
+    /**
+     * Where the `state` role lives; `embedded` means "start a private redis-server" (development),
+     * with the binary named by `REDIS_SERVER_BIN` or found on `PATH` (undefined: none was found).
+     */
+    state: RedisTopology | { mode: 'embedded'; binary: string | undefined };
     /** Where the `cache` role lives; `same` means "share the state topology". */
     cache: RedisTopology | { mode: 'same' };
     prefix: string;
@@ -202,6 +224,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`${name} must be true or false (got "${v}")`);
     return def;
   };
+  const redisMetrics = (): AppConfig['metrics'] => {
+    const redisCommands = bool('REDIS_COMMAND_METRICS', true);
+    const redisRequestCost = bool('REDIS_REQUEST_COST', false);
+    if (redisRequestCost && !redisCommands)
+      problems.push(
+        'REDIS_REQUEST_COST=true needs REDIS_COMMAND_METRICS=true (it counts the traced commands)',
+      );
+    return { redisCommands, redisRequestCost };
+  };
   const hostPorts = (name: string): { host: string; port: number }[] | undefined => {
     const v = str(name);
     if (v === undefined) return undefined;
@@ -322,7 +353,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         'REDIS_URL is required in production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS + REDIS_SENTINEL_NAME); the embedded redis-server is for development only',
       );
     }
-    state = { mode: 'embedded' };
+    const bin = str('REDIS_SERVER_BIN');
+    state = { mode: 'embedded', binary: bin ?? findOnPath('redis-server', env.PATH ?? '') };
   }
   const cacheUrl = redisUrl('REDIS_CACHE_URL');
   const cache: AppConfig['redis']['cache'] = cacheUrl
@@ -440,6 +472,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return v;
   };
 
+  const metricsPort = (): number | undefined => {
+    if (str('METRICS_PORT') === undefined) return undefined;
+    return int('METRICS_PORT', 0, 0, 65535);
+  };
+
   const config: AppConfig = {
     nodeEnv,
     isProduction,
@@ -447,6 +484,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     appRole: oneOf<AppRole>('APP_ROLE', ['all', 'api', 'worker'], 'all'),
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    metricsPort: metricsPort(),
     httpPlatform: oneOf<HttpPlatform>('HTTP_PLATFORM', ['fastify', 'express'], 'fastify'),
     bodyLimitBytes: int('HTTP_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
     httpTimeouts: httpTimeouts(),
@@ -456,7 +494,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       nodeEnv === 'test' ? 'warn' : 'info',
     ),
+    metrics: redisMetrics(),
     dataDir,
+    ops: {
+      serverMetricsTimeoutMs: int('REDIS_SERVER_METRICS_TIMEOUT_MS', 500, 10, 10_000),
+    },
     redis: {
       state,
       cache,
@@ -531,6 +573,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outboxMax: int('OUTBOX_MAX', 1000, 1, 1_000_000),
     },
   };
+  if (
+    config.metricsPort !== undefined &&
+    config.metricsPort !== 0 &&
+    config.metricsPort === config.port
+  ) {
+    problems.push(
+      `METRICS_PORT must differ from PORT (both ${config.port}); unset it to serve /metrics on PORT`,
+    );
+  }
   if (
     isProduction &&
     config.secrets.jwtSecret &&
@@ -646,4 +697,18 @@ export function redact(url: string): string {
   } catch {
     return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   }
+}
+
+/** The first executable `binary` in a `PATH`-style list of folders, or undefined. */
+export function findOnPath(binary: string, pathList: string): string | undefined {
+  for (const dir of pathList.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

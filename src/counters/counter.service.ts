@@ -32,6 +32,7 @@ export class CounterService implements OnModuleInit {
   private readonly defs = new Map<string, CounterDefinition>();
   private readonly flushes;
   private readonly hits;
+  private readonly lastFlush;
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -61,6 +62,11 @@ export class CounterService implements OnModuleInit {
       name: 'counter_flush_total',
       help: 'Counter flushes by result',
       labelNames: ['counter', 'result'],
+    });
+    this.lastFlush = metrics.gauge({
+      name: 'counter_flush_last_success_timestamp_seconds',
+      help: 'When a flush of the counter last completed (everything detached up to then is in the database), in Unix seconds; set by the flushing process at each completed flush',
+      labelNames: ['counter'],
     });
   }
 
@@ -168,6 +174,7 @@ export class CounterService implements OnModuleInit {
       }
       if (!batch.existing) break;
     }
+    this.lastFlush.setToCurrentTime({ counter });
     return written;
   }
 

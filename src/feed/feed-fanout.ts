@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { RateLimitedLogger, sleep } from '../common';
 import { MetricsService } from '../metrics';
 import type { RedisClient } from '../redis';
-import { InjectRedis, RedisService } from '../redis';
+import { InjectRedis, isDisconnected, RedisService } from '../redis';
 import { decodeActivity, fieldsOf, RawStreamEntry, streamIdMs } from './feed-entries';
 import type { ResolvedFeedOptions } from './feed.module-definition';
 import { FeedService } from './feed.service';
@@ -72,6 +72,9 @@ export class FeedFanout implements OnApplicationBootstrap, BeforeApplicationShut
       name: 'feed_fanout_pending',
       help: 'Activities delivered to a fan-out consumer and not yet acknowledged (consumer group PEL), read at scrape',
       collect: async () => {
+        // A lost connection (a Cluster client reconnecting queues commands): absent at once
+        // rather than holding the scrape for the bound below.
+        if (isDisconnected(this.redis)) return void pending.reset();
         const count = await Promise.race([
           this.pendingCount(),
           sleep(1000, { unref: true }).then(() => null),

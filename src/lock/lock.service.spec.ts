@@ -9,6 +9,10 @@ import { currentLock } from './lock.context';
 import { LockLostError, LockNotAcquiredError, LockUnavailableError } from './lock.errors';
 import { LockModule } from './lock.module';
 import { LockService } from './lock.service';
+import { findOnPath } from '../config';
+
+/** The redis-server on this process's PATH. */
+const REDIS_SERVER_BINARY = findOnPath('redis-server', process.env.PATH ?? '');
 
 /**
  * LockService against a real redis-server started here (a random port, no persistence): the
@@ -25,7 +29,11 @@ class LockFixture {
 
   static async start(): Promise<LockFixture> {
     const dir = mkdtempSync(join(tmpdir(), 'nrp-lock-spec-'));
-    const server = await new RedisServerProcess({ dir, appendonly: false }).start();
+    const server = await new RedisServerProcess({
+      binary: REDIS_SERVER_BINARY,
+      dir,
+      appendonly: false,
+    }).start();
     const moduleRef = await Test.createTestingModule({
       imports: [
         RedisModule.forRoot({

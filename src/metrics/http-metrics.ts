@@ -4,6 +4,8 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { UNMATCHED } from './metrics.constants';
 import { MetricsService } from './metrics.service';
+import { RedisCommandMetrics } from './redis-command-metrics';
+import { enterRedisRequestCost } from './redis-request-cost';
 
 interface Template {
   method: string;
@@ -93,18 +95,23 @@ function toPattern(template: string): RegExp {
  * Times every request on the Node server itself (a `request` listener placed before the
  * framework's), so it sees every request that reaches HTTP on both platforms — 404s and errors
  * raised before any handler or middleware included — and records it when the response
- * finishes, labelled with its route template.
+ * finishes, labelled with its route template. The same listener starts counting the request's
+ * Redis cost (src/metrics/redis-request-cost.ts, when `redisRequestCost` is on) before the
+ * framework runs anything.
  */
 @Injectable()
 export class HttpRequestMetrics {
   constructor(
     private readonly metrics: MetricsService,
     private readonly routes: RouteTemplates,
+    private readonly redisCommands: RedisCommandMetrics,
   ) {}
 
   attach(server: Server): void {
+    const redisCost = this.redisCommands.requestCost;
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       const start = process.hrtime.bigint();
+      if (redisCost) enterRedisRequestCost(req);
       const url = req.url; // as received: routers may rewrite req.url on the way
       res.once('finish', () => {
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;

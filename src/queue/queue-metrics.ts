@@ -1,4 +1,4 @@
-import type { MetricsService } from '../metrics';
+import { histogramSamples, MetricValue, TallyMetric, type MetricsService } from '../metrics';
 
 const DURATION = 'queue_job_duration_seconds';
 const TOTAL = 'queue_jobs_total';
@@ -35,70 +35,32 @@ export class JobTally {
   }
 }
 
-interface MetricValue {
-  metricName?: string;
-  labels: Record<string, string | number>;
-  value: number;
-}
-
-/** What prom-client's Registry reads of a metric (the duck type its own metrics satisfy). */
-abstract class TallyMetric {
-  abstract readonly type: 'histogram' | 'counter';
-  readonly aggregator = 'sum';
-
+/** Both metrics read the same tallies; resetting either clears them. */
+abstract class JobTallyMetric extends TallyMetric {
   constructor(
-    readonly name: string,
-    readonly help: string,
+    name: string,
+    help: string,
     protected readonly tallies: Map<string, JobTally>,
-  ) {}
-
-  get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    values: MetricValue[];
-    aggregator: string;
-  }> {
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values: this.values(),
-      aggregator: this.aggregator,
-    });
+  ) {
+    super(name, help);
   }
 
   reset(): void {
     for (const t of this.tallies.values()) t.clear();
   }
-
-  protected abstract values(): MetricValue[];
 }
 
-class DurationHistogram extends TallyMetric {
+class DurationHistogram extends JobTallyMetric {
   readonly type = 'histogram';
 
   protected values(): MetricValue[] {
-    const out: MetricValue[] = [];
-    for (const [queue, t] of this.tallies) {
-      let cumulative = 0;
-      BUCKETS.forEach((le, i) => {
-        cumulative += t.perBucket[i];
-        out.push({ metricName: `${this.name}_bucket`, labels: { le, queue }, value: cumulative });
-      });
-      out.push({
-        metricName: `${this.name}_bucket`,
-        labels: { le: '+Inf', queue },
-        value: t.count,
-      });
-      out.push({ metricName: `${this.name}_sum`, labels: { queue }, value: t.sum });
-      out.push({ metricName: `${this.name}_count`, labels: { queue }, value: t.count });
-    }
-    return out;
+    return [...this.tallies].flatMap(([queue, t]) =>
+      histogramSamples(this.name, BUCKETS, t, { queue }),
+    );
   }
 }
 
-class ResultCounter extends TallyMetric {
+class ResultCounter extends JobTallyMetric {
   readonly type = 'counter';
 
   protected values(): MetricValue[] {

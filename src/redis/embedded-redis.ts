@@ -1,16 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   currentProcess,
   isAlive,
@@ -40,7 +32,7 @@ export class RedisServerNotFoundError extends Error {
   constructor() {
     super(
       [
-        'No REDIS_URL is set and no redis-server binary was found on PATH, so the embedded development Redis cannot start.',
+        'No REDIS_URL is set and no redis-server binary was found on PATH (or at REDIS_SERVER_BIN), so the embedded development Redis cannot start.',
         'Do one of:',
         '  - install Redis ≥ 7: `sudo apt-get install redis-server` (Debian/Ubuntu), `brew install redis` (macOS), `sudo dnf install redis` (Fedora);',
         '  - run one with Docker: `docker compose up -d redis` and set REDIS_URL=redis://127.0.0.1:6379;',
@@ -49,19 +41,6 @@ export class RedisServerNotFoundError extends Error {
     );
     this.name = 'RedisServerNotFoundError';
   }
-}
-
-export function findOnPath(binary: string, pathEnv = process.env.PATH ?? ''): string | undefined {
-  for (const dir of pathEnv.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, binary);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -114,6 +93,11 @@ async function waitFor(
 }
 
 export interface RedisServerOptions {
+  /**
+   * The `redis-server` executable (the composition root resolves it: `REDIS_SERVER_BIN` or the
+   * first one on `PATH`); undefined: start() fails with {@link RedisServerNotFoundError}.
+   */
+  binary: string | undefined;
   /** Working directory (AOF, pid file, log). Created if missing. */
   dir: string;
   port?: number;
@@ -156,7 +140,7 @@ export class RedisServerProcess {
   }
 
   async start(): Promise<this> {
-    const binary = findOnPath('redis-server');
+    const binary = this.options.binary;
     if (!binary) throw new RedisServerNotFoundError();
     const dir = resolve(this.options.dir);
     mkdirSync(dir, { recursive: true });

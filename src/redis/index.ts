@@ -8,7 +8,9 @@ export * from './redis.service';
 export * from './redis-keys';
 export * from './redis-scan';
 export * from './redis-scripts';
+export * from './redis-command-scope';
 export {
+  closeRedisClient,
   createRedisClient,
   describeTopology,
   isDisconnected,
@@ -17,3 +19,4 @@ export {
   StallBreaker,
 } from './redis.connection';
 export * from './embedded-redis';
+export * from './coalesced-reads';

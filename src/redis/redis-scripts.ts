@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RedisClient } from './redis.constants';
+import { registerScriptName } from './redis-command-scope';
 
 export interface LuaScript {
   /** The command name the script gets on the client (`client[name](...keys, ...args)`). */
@@ -15,7 +16,8 @@ const KEYS_HEADER = /^--\s*KEYS:\s*(\d+)\b/m;
  * Reads `*.lua` files from a folder (a module's `lua/`, copied to `dist` by nest-cli assets).
  * Each file starts with a header naming its keys, arguments and return codes; the line
  * `-- KEYS: <n>` is required and gives the number of keys. The file name (kebab-case) becomes
- * the command name in camelCase: `compare-and-delete.lua` → `compareAndDelete`.
+ * the command name in camelCase: `compare-and-delete.lua` → `compareAndDelete`. The name is also
+ * recorded under the script's SHA1, so command metrics label its EVALSHA with it.
  */
 export function loadLuaScripts(dir: string): LuaScript[] {
   return readdirSync(dir)
@@ -28,6 +30,7 @@ export function loadLuaScripts(dir: string): LuaScript[] {
       const name = basename(file, '.lua').replace(/-([a-z0-9])/g, (_, c: string) =>
         c.toUpperCase(),
       );
+      registerScriptName(name, lua);
       return { name, numberOfKeys: Number(m[1]), lua };
     });
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { RateLimitedLogger, sleep } from '../common';
 import { Cluster, ClusterOptions, Command, Redis, RedisOptions, ReplyError } from 'ioredis';
 import type { RedisClient } from './redis.constants';
+import { RedisCommandScope, withRedisCommandScope } from './redis-command-scope';
 import { RedisUnavailableError } from './redis.errors';
 import type { RedisTopology, ResolvedConnection } from './redis.module-definition';
 
@@ -23,6 +24,11 @@ export interface ConnectionOverrides {
    * {@link StallBreaker}). Command clients share one per server; blocking connections take none.
    */
   breaker?: StallBreaker;
+  /**
+   * Who the client's commands are attributed to in command metrics (its role): every command is
+   * written inside this scope (see {@link redisCommandScope}).
+   */
+  scope?: RedisCommandScope;
 }
 
 const PROBE = Symbol('redis:probe');
@@ -52,15 +58,26 @@ export class StallBreaker {
     return this.open;
   }
 
-  /** Watches one command's outcome. */
-  observe(result: Promise<unknown>, probe: () => Promise<unknown>): void {
-    result.then(
-      () => this.close(),
-      (err: Error) => {
-        if (err instanceof ReplyError) this.close();
-        else if (err?.message === 'Command timed out') this.trip(probe);
-      },
-    );
+  /**
+   * Watches one command's outcome as it settles, synchronously, before anything awaiting it
+   * runs on. Watching its promise instead lost a race: with auto-pipelining, one pipeline per
+   * connection is in flight and later commands wait behind it with no timer of their own; when
+   * the in-flight one timed out, ioredis wrote the waiting pipeline at once, in the same turn,
+   * before a promise reaction could open the breaker, so those commands waited a second full
+   * timeout (test/foundation/redis-stall, "a locked write", under load: a background command
+   * was in flight when the request's commands queued behind it).
+   */
+  watch(command: Command, probe: () => Promise<unknown>): void {
+    const { resolve, reject } = command;
+    command.resolve = (value: unknown) => {
+      this.close();
+      resolve(value);
+    };
+    command.reject = (err: Error) => {
+      if (err instanceof ReplyError) this.close();
+      else if (err?.message === 'Command timed out') this.trip(probe);
+      reject(err);
+    };
   }
 
   close(): void {
@@ -112,20 +129,21 @@ function failFastReason(client: RedisClient, breaker: StallBreaker): string | un
 
 function guardedSend(
   client: RedisClient,
-  breaker: StallBreaker,
+  breaker: StallBreaker | undefined,
+  scope: RedisCommandScope | undefined,
   command: ProbeCommand,
   send: () => unknown,
 ): Promise<unknown> {
-  if (!command[PROBE]) {
+  if (breaker && !command[PROBE]) {
     const reason = failFastReason(client, breaker);
     if (reason) {
+      scope?.observer?.refused(scope, command.name, command.args[0]);
       command.reject(new RedisUnavailableError(reason));
       return command.promise;
     }
   }
-  const result = send() as Promise<unknown>;
-  breaker.observe(result, () => probeCommand(client));
-  return result;
+  breaker?.watch(command, () => probeCommand(client));
+  return (scope ? withRedisCommandScope(scope, send) : send()) as Promise<unknown>;
 }
 
 function probeCommand(client: RedisClient): Promise<unknown> {
@@ -152,42 +170,57 @@ type LegacyClusterOptions = ClusterOptions & {
   redisOptions?: ClusterOptions['redisOptions'] & { replyMapping?: 'legacy' };
 };
 
-/** A Redis (standalone or Sentinel) client whose commands go through a {@link StallBreaker}. */
+/**
+ * A Redis (standalone or Sentinel) client whose commands go through a {@link StallBreaker}
+ * and/or are written inside a {@link RedisCommandScope}.
+ */
 class GuardedRedis extends Redis {
-  private readonly breaker: StallBreaker;
+  private readonly breaker?: StallBreaker;
+  private readonly scope?: RedisCommandScope;
+  private readonly guarded: boolean;
 
-  constructor(breaker: StallBreaker, url: string | undefined, options: RedisOptions) {
+  constructor(
+    guard: { breaker?: StallBreaker; scope?: RedisCommandScope },
+    url: string | undefined,
+    options: RedisOptions,
+  ) {
     if (url === undefined) super(options as LegacyRedisOptions);
     else super(url, options as LegacyRedisOptions);
-    this.breaker = breaker;
+    this.breaker = guard.breaker;
+    this.scope = guard.scope;
+    this.guarded = true;
   }
 
   override sendCommand(
     ...args: Parameters<Redis['sendCommand']>
   ): ReturnType<Redis['sendCommand']> {
-    if (!this.breaker) return super.sendCommand(...args); // during super()
-    return guardedSend(this, this.breaker, args[0], () => super.sendCommand(...args));
+    if (!this.guarded) return super.sendCommand(...args); // during super()
+    return guardedSend(this, this.breaker, this.scope, args[0], () => super.sendCommand(...args));
   }
 }
 
-/** A Cluster client whose commands go through a {@link StallBreaker}. */
+/** A Cluster client whose commands go through a {@link StallBreaker} and/or a {@link RedisCommandScope}. */
 class GuardedCluster extends Cluster {
-  private readonly breaker: StallBreaker;
+  private readonly breaker?: StallBreaker;
+  private readonly scope?: RedisCommandScope;
+  private readonly guarded: boolean;
 
   constructor(
-    breaker: StallBreaker,
+    guard: { breaker?: StallBreaker; scope?: RedisCommandScope },
     nodes: ConstructorParameters<typeof Cluster>[0],
     options: ClusterOptions,
   ) {
     super(nodes, options as LegacyClusterOptions);
-    this.breaker = breaker;
+    this.breaker = guard.breaker;
+    this.scope = guard.scope;
+    this.guarded = true;
   }
 
   override sendCommand(
     ...args: Parameters<Cluster['sendCommand']>
   ): ReturnType<Cluster['sendCommand']> {
-    if (!this.breaker) return super.sendCommand(...args); // during super()
-    return guardedSend(this, this.breaker, args[0], () => super.sendCommand(...args));
+    if (!this.guarded) return super.sendCommand(...args); // during super()
+    return guardedSend(this, this.breaker, this.scope, args[0], () => super.sendCommand(...args));
   }
 }
 
@@ -241,12 +274,13 @@ export function createRedisClient(
     tls: settings.tls ? {} : undefined,
   };
   const t = settings.topology;
-  const breaker = o.breaker;
+  const guard = { breaker: o.breaker, scope: o.scope };
+  const guarded = o.breaker !== undefined || o.scope !== undefined;
   switch (t.mode) {
     case 'standalone':
       // ioredis merges left to right, first value wins: the URL's host, port, db and credentials,
       // then our options. `rediss://` URLs turn TLS on by themselves.
-      return breaker ? new GuardedRedis(breaker, t.url, base) : new Redis(t.url, base);
+      return guarded ? new GuardedRedis(guard, t.url, base) : new Redis(t.url, base);
     case 'sentinel': {
       const options: RedisOptions = {
         ...base,
@@ -254,7 +288,7 @@ export function createRedisClient(
         name: t.name,
         sentinelRetryStrategy: (attempt) => retryDelay(attempt),
       };
-      return breaker ? new GuardedRedis(breaker, undefined, options) : new Redis(options);
+      return guarded ? new GuardedRedis(guard, undefined, options) : new Redis(options);
     }
     case 'cluster': {
       const clusterOptions: ClusterOptions = {
@@ -267,8 +301,8 @@ export function createRedisClient(
         shardedSubscribers: o.shardedSubscribers ?? false,
         slotsRefreshTimeout: Math.max(1000, settings.connectTimeoutMs),
       };
-      return breaker
-        ? new GuardedCluster(breaker, t.nodes, clusterOptions)
+      return guarded
+        ? new GuardedCluster(guard, t.nodes, clusterOptions)
         : new Cluster(t.nodes, clusterOptions);
     }
   }

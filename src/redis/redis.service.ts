@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { Cluster } from 'ioredis';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import type { DedicatedConnectionKind, RedisClient, RedisRole } from './redis.constants';
 import {
@@ -16,6 +9,7 @@ import {
   StallBreaker,
 } from './redis.connection';
 import { defineScripts, loadLuaScripts } from './redis-scripts';
+import type { RedisCommandObserver, RedisCommandScope } from './redis-command-scope';
 import {
   REDIS_MODULE_OPTIONS,
   RedisModuleOptions,
@@ -29,13 +23,18 @@ import {
  * shutdown.
  */
 @Injectable()
-export class RedisService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RedisService implements OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   private readonly clients = new Map<RedisRole, RedisClient>();
   private readonly dedicated = new Set<RedisClient>();
   private readonly settings: Record<RedisRole, ResolvedConnection>;
   /** One stall breaker per server: roles on the same instance fail fast together. */
   private readonly breakers = new Map<string, StallBreaker>();
+  /** What this app's connections attribute their commands to, one per role (command metrics). */
+  private readonly scopes: Record<RedisRole, RedisCommandScope> = {
+    state: { role: 'state' },
+    cache: { role: 'cache' },
+  };
 
   constructor(@Inject(REDIS_MODULE_OPTIONS) private readonly options: RedisModuleOptions) {
     this.settings = {
@@ -58,6 +57,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       c = createRedisClient(this.settings[role], {
         name: `${this.options.prefix}:${role}`,
         breaker,
+        scope: this.scopes[role],
       });
       attachConnectionLogging(c, role, where, this.logger);
       defineScripts(c, loadLuaScripts(join(__dirname, 'lua')));
@@ -84,6 +84,7 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
       maxRetriesPerRequest: kind === 'blocking' ? null : 2,
       commandTimeout: kind === 'blocking' ? null : undefined,
       shardedSubscribers: kind === 'subscriber',
+      scope: this.scopes[role],
     });
     attachConnectionLogging(
       c,
@@ -96,39 +97,23 @@ export class RedisService implements OnApplicationBootstrap, OnApplicationShutdo
     return c;
   }
 
+  /**
+   * Sets who observes the commands of this app's connections (MetricsModule's Redis command
+   * metrics); `undefined` stops it. Commands written by clients this service built are
+   * attributed to their role; see {@link redisCommandScope}.
+   */
+  observeCommands(observer: RedisCommandObserver | undefined): void {
+    for (const scope of Object.values(this.scopes)) scope.observer = observer;
+  }
+
+  /** The command scope of a role, for clients built outside this service (BullMQ's). */
+  commandScope(role: RedisRole = 'state'): RedisCommandScope {
+    return this.scopes[role];
+  }
+
   /** Connection settings of a role, for libraries that build their own clients (BullMQ). */
   connectionSettings(role: RedisRole = 'state'): ResolvedConnection {
     return this.settings[role];
-  }
-
-  onApplicationBootstrap(): void {
-    // Not awaited: a Redis that is down at start-up must not stop the app (readiness reports it).
-    void this.checkEvictionPolicy();
-  }
-
-  /** Warns when the `state` instance may evict keys: queues, locks and sessions would vanish silently. */
-  async checkEvictionPolicy(): Promise<string[]> {
-    const client = this.client('state');
-    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-    const policies: string[] = [];
-    try {
-      for (const node of nodes) {
-        const reply = (await node.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
-        policies.push(reply[1] ?? 'unknown');
-      }
-    } catch (err) {
-      this.logger.warn(
-        `redis state: could not read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`,
-      );
-      return policies;
-    }
-    const bad = policies.filter((p) => p !== 'noeviction');
-    if (bad.length > 0) {
-      this.logger.warn(
-        `redis state: maxmemory-policy is "${bad[0]}", not "noeviction": under memory pressure Redis may evict queue jobs, locks, sessions and counters. Set maxmemory-policy noeviction on the state instance (cache data may live on an evictable instance: REDIS_CACHE_URL).`,
-      );
-    }
-    return policies;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { newSessionSecret, signCookieValue, verifyCookieValue } from './session-cookie';
+import { newSessionSecret, readCookie, signCookieValue, verifyCookieValue } from './session-cookie';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -34,5 +34,34 @@ describe('session cookie signature', () => {
     expect(verifyCookieValue(value.slice(0, -3), keys)).toBeNull();
     expect(verifyCookieValue(secret, keys)).toBeNull();
     expect(verifyCookieValue(`${secret}.`, keys)).toBeNull();
+  });
+});
+
+describe('readCookie', () => {
+  it('finds the named cookie among others, first occurrence, trimmed', () => {
+    expect(readCookie('a=1; sid=abc; b=2', 'sid')).toBe('abc');
+    expect(readCookie('sid=abc', 'sid')).toBe('abc');
+    expect(readCookie('  sid = abc ;sid=def', 'sid')).toBe('abc');
+    expect(readCookie(['a=1', 'sid=xyz'], 'sid')).toBe('xyz');
+  });
+
+  it('skips parts without "=" and names that only contain the name', () => {
+    expect(readCookie('sid; xsid=1; sidx=2; sid=3', 'sid')).toBe('3');
+    expect(readCookie('a=1;;b=2', 'sid')).toBeUndefined();
+    expect(readCookie('sid', 'sid')).toBeUndefined();
+  });
+
+  it('unquotes and URI-decodes the value; a malformed escape is no cookie', () => {
+    expect(readCookie('sid="abc"', 'sid')).toBe('abc');
+    expect(readCookie('sid=a%2Eb', 'sid')).toBe('a.b');
+    expect(readCookie('sid=a%E0%A4%A', 'sid')).toBeUndefined();
+    expect(readCookie('sid=a=b', 'sid')).toBe('a=b');
+    expect(readCookie('sid=', 'sid')).toBe('');
+  });
+
+  it('ignores absent, empty and oversized headers', () => {
+    expect(readCookie(undefined, 'sid')).toBeUndefined();
+    expect(readCookie('', 'sid')).toBeUndefined();
+    expect(readCookie(`sid=${'a'.repeat(16_400)}`, 'sid')).toBeUndefined();
   });
 });

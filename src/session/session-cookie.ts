@@ -46,17 +46,22 @@ export function readCookie(
 ): string | undefined {
   const text = Array.isArray(header) ? header.join('; ') : header;
   if (!text || text.length > 16_384) return undefined;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let v = part.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
-    try {
-      return decodeURIComponent(v);
-    } catch {
-      return undefined;
+  // `name=value` pairs separated by `;`, scanned in place (no array of parts per request).
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq >= 0 && eq < end && text.slice(start, eq).trim() === name) {
+      let v = text.slice(eq + 1, end).trim();
+      if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+      if (!v.includes('%')) return v; // nothing to decode (decodeURIComponent would return it as is)
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return undefined;
+      }
     }
+    start = end + 1;
   }
   return undefined;
 }

@@ -24,6 +24,16 @@ export interface SessionsEnded {
   sessionIds: string[];
 }
 
+/** Verified cookie values kept per instance (value → public id); the oldest go first past this. */
+const VERIFIED_COOKIES_MAX = 10_000;
+
+/** A verified cookie value's session: public id and Redis key. */
+interface VerifiedCookie {
+  id: string;
+  /** `SessionStore.key(id)`. */
+  key: string;
+}
+
 export type SessionsEndedListener = (ended: SessionsEnded) => Promise<void> | void;
 
 export class SessionNotFoundError extends AppError {
@@ -45,6 +55,13 @@ export class SessionNotFoundError extends AppError {
 @Injectable()
 export class SessionService {
   private readonly endedListeners = new Set<SessionsEndedListener>();
+  /**
+   * Cookie values whose signature verified, by their exact text, with the public id of their
+   * session: the same text verifies the same way under the same keys, so the HMAC and the hash
+   * run once per cookie per instance (and its Redis key is built once). It says nothing about whether the session lives: that is
+   * read from Redis on every request.
+   */
+  private readonly verifiedCookies = new Map<string, VerifiedCookie>();
 
   constructor(
     @Inject(SESSION_OPTIONS) readonly options: ResolvedSessionOptions,
@@ -170,12 +187,30 @@ export class SessionService {
    * The session a Cookie header names, or null; not tied to a request (WebSocket handshakes).
    * Throws when Redis cannot answer.
    */
-  async fromCookieHeader(header: string | string[] | undefined): Promise<SessionRecord | null> {
-    const value = readCookie(header, this.options.cookieName);
-    if (!value) return null;
+  fromCookieHeader(header: string | string[] | undefined): Promise<SessionRecord | null> {
+    try {
+      const value = readCookie(header, this.options.cookieName);
+      if (!value) return Promise.resolve(null);
+      const verified = this.verifiedCookies.get(value) ?? this.verifyCookie(value);
+      if (verified === null) return Promise.resolve(null); // forged or signed with a retired key
+      return this.store.read(verified.id, this.options.touchMs, this.options.idleMs, verified.key);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // never a throw
+    }
+  }
+
+  /** Verifies a cookie value not seen yet and keeps it (with its session's id and key) if valid. */
+  private verifyCookie(value: string): VerifiedCookie | null {
     const secret = verifyCookieValue(value, this.options.secrets);
-    if (!secret) return null; // forged or signed with a retired key: never a session
-    return this.store.read(publicSessionId(secret), this.options.touchMs, this.options.idleMs);
+    if (!secret) return null; // never a session, and not kept
+    const id = publicSessionId(secret);
+    const verified = { id, key: this.store.key(id) };
+    if (this.verifiedCookies.size >= VERIFIED_COOKIES_MAX) {
+      const oldest = this.verifiedCookies.keys().next();
+      if (!oldest.done) this.verifiedCookies.delete(oldest.value);
+    }
+    this.verifiedCookies.set(value, verified);
+    return verified;
   }
 
   /** Whether the request carries this module's cookie at all (signed or not). */

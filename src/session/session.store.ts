@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { join } from 'node:path';
 import type { RedisClient } from '../redis';
-import { defineScripts, InjectRedis, loadLuaScripts, RedisKeys } from '../redis';
+import { CoalescedReads, defineScripts, InjectRedis, loadLuaScripts, RedisKeys } from '../redis';
 
 /** A stored session, as the application sees it. Times in ms (Redis clock). */
 export interface SessionRecord {
@@ -39,6 +39,8 @@ export class SessionStore implements OnModuleInit {
   private readonly keys: RedisKeys;
   /** Redis clock minus this process's clock, ms, as the touch script last measured it. */
   private clockOffsetMs = 0;
+  /** Concurrent reads of one session share one HGETALL, always one sent after they arrived. */
+  private readonly reads = new CoalescedReads<Record<string, string>>();
 
   constructor(
     @InjectRedis('state') private readonly redis: RedisClient,
@@ -66,12 +68,21 @@ export class SessionStore implements OnModuleInit {
    * pushes the idle deadline back: one more round trip per session per touch interval. The app
    * judges "due" on its own clock corrected by the Redis-minus-app offset the script last
    * reported, so clock skew cannot turn every request into two round trips.
+   *
+   * Concurrent reads of one session are coalesced (CoalescedReads): a read waits for the next
+   * HGETALL sent after it began, so a session destroyed before a request began is never
+   * returned to it, and a burst of requests with one cookie costs one or two HGETALLs.
    */
-  async read(id: string, touchMs: number, idleMs: number): Promise<SessionRecord | null> {
-    const key = this.key(id);
-    const fields = await this.redis.hgetall(key);
+  async read(
+    id: string,
+    touchMs: number,
+    idleMs: number,
+    /** `key(id)`, when the caller keeps it. */
+    key = this.key(id),
+  ): Promise<SessionRecord | null> {
+    const fields = await this.reads.read(key, () => this.redis.hgetall(key));
     if (fields.a === undefined) return null;
-    const record = parse(id, flatten(fields));
+    const record = parse(id, fields);
     if (Date.now() + this.clockOffsetMs - record.lastSeenAt < touchMs) return record;
     const localBefore = Date.now();
     const touched = await this.redis.sessionTouch(key, touchMs, idleMs);
@@ -109,7 +120,12 @@ export class SessionStore implements OnModuleInit {
         .pexpire(index, absoluteMs)
         .exec();
     }
-    return parse(id, flatten({ ...toFields(fields), c: createdAt, s: createdAt, a: expiresAt }));
+    return parse(id, {
+      ...toFields(fields),
+      c: String(createdAt),
+      s: String(createdAt),
+      a: String(expiresAt),
+    });
   }
 
   /** Replaces the session's application data (only if the session still exists). */
@@ -144,7 +160,7 @@ export class SessionStore implements OnModuleInit {
     if (gone.length > 0) await this.redis.zrem(index, ...gone);
     return records
       .filter((r) => Object.keys(r.h).length > 0)
-      .map((r) => parse(r.id, flatten(r.h)))
+      .map((r) => parse(r.id, r.h))
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
@@ -160,15 +176,11 @@ function toFields(flat: string[]): Record<string, string> {
   return o;
 }
 
-function flatten(o: Record<string, string | number>): string[] {
-  return Object.entries(o).flatMap(([k, v]) => [k, String(v)]);
-}
-
-function parse(id: string, flat: string[]): SessionRecord {
-  const f = toFields(flat);
+/** A record from the hash's fields (not mutated: a coalesced read shares them). */
+function parse(id: string, f: Record<string, string | undefined>): SessionRecord {
   let data: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(f.d ?? '{}') as unknown;
+    const parsed = f.d === undefined || f.d === '{}' ? {} : (JSON.parse(f.d) as unknown);
     if (parsed && typeof parsed === 'object') data = parsed as Record<string, unknown>;
   } catch {
     data = {};

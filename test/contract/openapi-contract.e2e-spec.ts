@@ -424,6 +424,11 @@ describeOnPlatforms('OpenAPI contract', (t) => {
         'POST /api/notify',
         'GET /api/admin/queues/{queue}/failed',
         'POST /api/admin/queues/{queue}/jobs/{id}/retry',
+        'GET /api/admin/redis/slowlog',
+        'GET /api/admin/redis/info',
+        'GET /api/admin/redis/latency',
+        'GET /api/admin/redis/memory',
+        'GET /api/admin/redis/bigkeys',
         'GET /api/feed',
       ].sort(),
     );

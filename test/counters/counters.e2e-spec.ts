@@ -1,6 +1,7 @@
 import { CounterService } from '../../src/counters';
 import { Database } from '../../src/database';
 import { PAGE_VIEWS } from '../../src/pages';
+import { getRedisToken, RedisClient } from '../../src/redis';
 import { createTestApp, http, TestApp, testPrefix, openSharedTestDatabase } from '../support/app';
 import { describeOnPlatforms } from '../support/platforms';
 import { usePrivateRedisApp } from '../support/private-redis';
@@ -45,6 +46,32 @@ describe('page views: two API instances, write-back by the worker', () => {
     expect((await http(`${b.url}/api/pages/2`)).body.views).toBe(1002);
     await counters.flush(PAGE_VIEWS.name);
     expect(await views(db, 2)).toBe(1002);
+  });
+
+  it('counter_flush_last_success_timestamp_seconds: set by a completed flush in the flushing process, not by a failed one', async () => {
+    const STAMP = /^counter_flush_last_success_timestamp_seconds\{counter="page-views"\} (\S+)$/m;
+    const stamp = async (t: TestApp) => {
+      const m = STAMP.exec((await http(`${t.url}/metrics`)).text);
+      return m ? Number(m[1]) : undefined;
+    };
+    await counters.flush(PAGE_VIEWS.name); // the `all` role flushes
+    const started = await stamp(b);
+    expect(started).toBeGreaterThan(1e9);
+    expect(await stamp(a)).toBeUndefined(); // the API role never flushes
+
+    // A batch the database refuses (a non-numeric id): the flush fails and the clock stays.
+    const state = b.app.get<RedisClient>(getRedisToken('state'));
+    const flushing = counters.flushingKey(PAGE_VIEWS.name);
+    await state.hset(flushing, '__batch', 'broken-batch', 'not-a-number', '1');
+    try {
+      await expect(counters.flush(PAGE_VIEWS.name)).rejects.toThrow();
+      expect(await stamp(b)).toBe(started);
+    } finally {
+      await state.del(flushing);
+    }
+    const before = Date.now() / 1000;
+    await counters.flush(PAGE_VIEWS.name);
+    expect(await stamp(b)).toBeGreaterThanOrEqual(Math.floor(before));
   });
 
   it('a flush killed before its commit loses nothing: the next flush applies the batch', async () => {

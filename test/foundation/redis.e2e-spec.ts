@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
   RedisKeys,
@@ -9,7 +8,6 @@ import {
   RedisService,
 } from '../../src/redis';
 import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
-import { startRedisServer, TestRedis } from '../support/redis';
 
 describe('global Redis module', () => {
   const prefix = testPrefix(__filename);
@@ -113,42 +111,5 @@ describe('global Redis module', () => {
         (ok) => ok,
       ),
     ).resolves.toBe(true);
-  });
-
-  it('finds the state instance configured noeviction', async () => {
-    const policies = await t.app.get(RedisService).checkEvictionPolicy();
-    expect(policies.length).toBeGreaterThan(0);
-    expect(new Set(policies)).toEqual(new Set(['noeviction']));
-  });
-});
-
-describe('eviction policy check', () => {
-  let redis: TestRedis;
-  let t: TestApp | undefined;
-
-  beforeAll(async () => {
-    redis = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await redis.close();
-  });
-
-  it('warns at start-up when the state instance may evict keys', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn');
-    try {
-      t = await createTestApp({
-        prefix: testPrefix(__filename),
-        role: 'api',
-        env: { REDIS_URL: redis.url },
-      });
-      const policies = await t.app.get(RedisService).checkEvictionPolicy();
-      expect(policies).toEqual(['allkeys-lru']);
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
-        /maxmemory-policy is "allkeys-lru", not "noeviction"/,
-      );
-    } finally {
-      warn.mockRestore();
-    }
   });
 });

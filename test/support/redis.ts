@@ -4,6 +4,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingRedis, RedisServerProcess } from '../../src/redis';
+import { findOnPath } from '../../src/config';
+
+/** The redis-server on this process's PATH. */
+const REDIS_SERVER_BINARY = findOnPath('redis-server', process.env.PATH ?? '');
 
 /**
  * Throwaway redis-server processes for tests: random free ports (never 6379, never a shared
@@ -15,6 +19,7 @@ export async function startRedisServer(
 ): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'nrp-redis-'));
   const server = await new RedisServerProcess({
+    binary: REDIS_SERVER_BINARY,
     dir,
     port: options.port,
     appendonly: false,
@@ -62,6 +67,7 @@ export class TestRedis {
   async restart(): Promise<void> {
     await this.server.stop();
     this.server = await new RedisServerProcess({
+      binary: REDIS_SERVER_BINARY,
       dir: this.dir,
       port: this.port,
       appendonly: false,
@@ -224,6 +230,7 @@ export class TestRedisSentinel {
         );
         sentinels.push(
           await new RedisServerProcess({
+            binary: REDIS_SERVER_BINARY,
             dir: sdir,
             configFile: conf,
             appendonly: false,

@@ -16,12 +16,18 @@
  * for scenario 4; BENCH_OUTAGE_PRE_S [max(1, 0.4 × duration)] and BENCH_OUTAGE_S
  * [max(2, 0.8 × duration)] for scenario 5; BENCH_REQUEST_TIMEOUT_MS [2000]; BENCH_PLATFORMS
  * [fastify,express]; BENCH_SCENARIOS [1,3,4,5] (scenario 2 is measured within 1, 3 and 4);
- * BENCH_MAX_RUN_S [1800], a watchdog that ends the whole run.
+ * BENCH_VARIANTS [all] (e.g. `ours,ours-nocmd`: Redis command metrics on vs off, L1 off;
+ * `ours-cost`: with the per-request Redis cost, REDIS_REQUEST_COST, on too);
+ * BENCH_RESULTS_FILE [cache-latest.md] in bench/results;
+ * BENCH_MAX_RUN_S [1800], a watchdog that ends the whole run; BENCH_CPU_PROF_DIR [unset]: every
+ * server child runs with `--cpu-prof` and writes its profile there (the log names each child's
+ * pid; summarize one with `node dist-bench/bench/auth/profile.js <file>`; figures of a profiled
+ * run are not comparable).
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { RedisServerProcess } from '../../src/redis';
 import { redisDelta, RedisSnapshot, redisSnapshot } from '../lib/redis-cost';
@@ -67,6 +73,11 @@ const SCENARIOS = new Set(
   (process.env.BENCH_SCENARIOS ?? '1,3,4,5').split(',').map((s) => s.trim()),
 );
 
+/** Only these variant ids (e.g. `ours,ours-nocmd` for the command-metrics overhead); default all. */
+const VARIANTS = process.env.BENCH_VARIANTS?.split(',').map((s) => s.trim());
+/** Set: every server child runs under `--cpu-prof` and writes its profile here. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR?.trim() || undefined;
+
 type Platform = 'fastify' | 'express';
 type Route = 'ours' | 'cm' | 'ceiling';
 
@@ -94,12 +105,14 @@ async function withTarget<T>(
   const redis = await startPrivateRedis('nrp-bench-redis-');
   let child: ChildProcess | undefined;
   try {
-    const started = await startChild(SERVER_JS, {
-      HTTP_PLATFORM: platform,
-      REDIS_URL: redis.url,
-      ...env,
-    });
+    const started = await startChild(
+      SERVER_JS,
+      { HTTP_PLATFORM: platform, REDIS_URL: redis.url, ...env },
+      { execArgv: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [] },
+    );
     child = started.child;
+    if (CPU_PROF_DIR)
+      console.log(`  profiling ${platform} ${JSON.stringify(env)}: server pid ${child.pid}`);
     return await fn({ url: started.url, redis: redis.server, info: redis.admin });
   } finally {
     if (child) await stopChild(child);
@@ -176,6 +189,18 @@ const hits: Scenario = {
     { id: 'ceiling', label: 'no cache (ceiling)', route: 'ceiling', env: {} },
     { id: 'cm', label: '@nestjs/cache-manager + @keyv/redis', route: 'cm', env: {} },
     { id: 'ours', label: 'ours, L1 off', route: 'ours', env: OURS_L1_OFF },
+    {
+      id: 'ours-nocmd',
+      label: 'ours, L1 off, Redis command metrics off',
+      route: 'ours',
+      env: { ...OURS_L1_OFF, REDIS_COMMAND_METRICS: 'false' },
+    },
+    {
+      id: 'ours-cost',
+      label: 'ours, L1 off, Redis command metrics and per-request cost on',
+      route: 'ours',
+      env: { ...OURS_L1_OFF, REDIS_REQUEST_COST: 'true' },
+    },
     {
       id: 'ours-nopipe',
       label: 'ours, L1 off, auto-pipelining off',
@@ -447,6 +472,8 @@ function report(
       r.push(
         `hit req/s vs cache-manager: ours L1 off ${ratio(h('ours')?.reqPerSec, h('cm')?.reqPerSec)}, ours L1 on ${ratio(h('ours-l1')?.reqPerSec, h('cm')?.reqPerSec)}`,
         `hit req/s vs ceiling: cache-manager ${ratio(h('cm')?.reqPerSec, h('ceiling')?.reqPerSec)}, ours L1 off ${ratio(h('ours')?.reqPerSec, h('ceiling')?.reqPerSec)}, ours L1 on ${ratio(h('ours-l1')?.reqPerSec, h('ceiling')?.reqPerSec)}`,
+        `Redis command metrics (L1 off), on vs off: req/s ${ratio(h('ours')?.reqPerSec, h('ours-nocmd')?.reqPerSec)}, p99 ${ratio(h('ours')?.p99Ms, h('ours-nocmd')?.p99Ms)}, server CPU per request ${ratio(h('ours')?.serverCpuMsPer1k, h('ours-nocmd')?.serverCpuMsPer1k)}`,
+        `Redis command metrics and per-request cost (REDIS_REQUEST_COST) vs both off: req/s ${ratio(h('ours-cost')?.reqPerSec, h('ours-nocmd')?.reqPerSec)}, p99 ${ratio(h('ours-cost')?.p99Ms, h('ours-nocmd')?.p99Ms)}, server CPU per request ${ratio(h('ours-cost')?.serverCpuMsPer1k, h('ours-nocmd')?.serverCpuMsPer1k)}`,
         `hit p99 vs cache-manager: ours L1 off ${ratio(h('ours')?.p99Ms, h('cm')?.p99Ms)}, ours L1 on ${ratio(h('ours-l1')?.p99Ms, h('cm')?.p99Ms)}`,
         `Redis CPU per request, ours L1 off vs cache-manager: ${ratio(h('ours')?.cpuMsPer1k, h('cm')?.cpuMsPer1k)}; auto-pipelining off vs on: ${ratio(h('ours-nopipe')?.cpuMsPer1k, h('ours')?.cpuMsPer1k)} (req/s off vs on ${ratio(h('ours-nopipe')?.reqPerSec, h('ours')?.reqPerSec)})`,
       );
@@ -501,7 +528,7 @@ function report(
   if (breakdown.length)
     lines.push('- Redis commands per 1,000 hit requests, by command:', ...breakdown);
   lines.push(
-    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_ROUNDS=${ROUNDS} BENCH_WARMUP_S=${WARMUP_S} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_OPEN_CONNECTIONS=${OPEN_CONNECTIONS} BENCH_BURST=${BURST} BENCH_BURSTS=${BURSTS} BENCH_LOADER_MS=${LOADER_MS} BENCH_RATE=${RATE} BENCH_TTL_MS=${TTL_MS} BENCH_STALE_TTL_MS=${STALE_TTL_MS} BENCH_EXPIRY_S=${EXPIRY_S} BENCH_OUTAGE_PRE_S=${OUTAGE_PRE_S} BENCH_OUTAGE_S=${OUTAGE_S}.`,
+    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_ROUNDS=${ROUNDS} BENCH_WARMUP_S=${WARMUP_S} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_OPEN_CONNECTIONS=${OPEN_CONNECTIONS} BENCH_BURST=${BURST} BENCH_BURSTS=${BURSTS} BENCH_LOADER_MS=${LOADER_MS} BENCH_RATE=${RATE} BENCH_TTL_MS=${TTL_MS} BENCH_STALE_TTL_MS=${STALE_TTL_MS} BENCH_EXPIRY_S=${EXPIRY_S} BENCH_OUTAGE_PRE_S=${OUTAGE_PRE_S} BENCH_OUTAGE_S=${OUTAGE_S}${CPU_PROF_DIR ? ' BENCH_CPU_PROF_DIR set: servers ran under --cpu-prof, figures not comparable' : ''}.`,
   );
   if (meta.failures.length) {
     lines.push('', '## Failures', '', ...meta.failures.map((f) => `- ${f}`));
@@ -525,9 +552,12 @@ async function main(): Promise<void> {
 
   if (!existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: build with tsc first`);
   if (PLATFORMS.length === 0) throw new Error('BENCH_PLATFORMS names no platform');
+  if (CPU_PROF_DIR) mkdirSync(resolve(CPU_PROF_DIR), { recursive: true });
   copyLuaAssets();
   const redisVersion = redisServerVersion();
   const scenarios = [hits, coldBurst, expiry, outage].filter((s) => SCENARIOS.has(s.id));
+  if (VARIANTS)
+    for (const sc of scenarios) sc.variants = sc.variants.filter((v) => VARIANTS.includes(v.id));
   const results: Results = new Map();
   const failures: string[] = [];
   console.log(machineLine('cache', redisVersion));
@@ -574,7 +604,7 @@ async function main(): Promise<void> {
     redisVersion,
     failures,
   });
-  const file = writeResults('cache-latest.md', md);
+  const file = writeResults(process.env.BENCH_RESULTS_FILE ?? 'cache-latest.md', md);
   console.log(`\n${md}`);
   console.log(`written to ${relative(process.cwd(), file) || file}`);
   if (failures.length) process.exitCode = 1;

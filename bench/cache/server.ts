@@ -10,8 +10,8 @@
  * - GET /bench/loads  loader calls so far and the process's CPU ms; POST /bench/reset zeroes calls
  *
  * Environment (set by run.ts): REDIS_URL (a private redis-server), HTTP_PLATFORM,
- * CACHE_L1_MAX_ENTRIES, CACHE_AUTO_PIPELINING, BENCH_LOADER_MS, BENCH_TTL_MS,
- * BENCH_STALE_TTL_MS, BENCH_BETA.
+ * CACHE_L1_MAX_ENTRIES, CACHE_AUTO_PIPELINING, REDIS_COMMAND_METRICS, REDIS_REQUEST_COST,
+ * BENCH_LOADER_MS, BENCH_TTL_MS, BENCH_STALE_TTL_MS, BENCH_BETA.
  */
 import 'reflect-metadata';
 import KeyvRedis from '@keyv/redis';
@@ -32,11 +32,12 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { cacheOptions, redisOptions } from '../../src/app.options';
+import { cacheOptions, metricsOptions, redisOptions } from '../../src/app.options';
 import { CacheModule, Cached } from '../../src/cache';
 import type { AppConfig } from '../../src/config';
 import { createHttpAdapter, HttpModule, expressRequestId } from '../../src/http';
-import { MetricsModule } from '../../src/metrics';
+import { HttpRequestMetrics, MetricsModule } from '../../src/metrics';
+import type { Server } from 'node:http';
 import { RedisModule } from '../../src/redis';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
 import { num, sleep } from '../lib/util';
@@ -120,7 +121,7 @@ function benchModule(config: AppConfig, redisUrl: string) {
   @Module({
     imports: [
       RedisModule.forRoot(redisOptions(config)),
-      MetricsModule.forRoot({}),
+      MetricsModule.forRoot(metricsOptions(config)),
       HttpModule,
       CacheModule.forRoot(cacheOptions(config)),
       // @nestjs/cache-manager on the same Redis, its own key space (keys are request URLs).
@@ -139,6 +140,8 @@ async function main(): Promise<void> {
     HTTP_PLATFORM: env.HTTP_PLATFORM,
     CACHE_L1_MAX_ENTRIES: env.CACHE_L1_MAX_ENTRIES,
     CACHE_AUTO_PIPELINING: env.CACHE_AUTO_PIPELINING,
+    REDIS_COMMAND_METRICS: env.REDIS_COMMAND_METRICS,
+    REDIS_REQUEST_COST: env.REDIS_REQUEST_COST,
   });
 
   const app: INestApplication = await NestFactory.create(
@@ -146,6 +149,9 @@ async function main(): Promise<void> {
     createHttpAdapter(config),
     { logger: false, bodyParser: false, abortOnError: false },
   );
+  // The request listener of the real app (HTTP histogram, and each request's Redis cost when
+  // Redis command metrics are on), as configureApp() attaches it.
+  app.get(HttpRequestMetrics).attach(app.getHttpServer() as Server);
   if (config.httpPlatform === 'express') {
     // What configureApp() adds on Express (the Fastify adapter does it in createHttpAdapter).
     const express = app as NestExpressApplication;

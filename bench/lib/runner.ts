@@ -22,6 +22,10 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisServerProcess } from '../../src/redis';
+import { findOnPath } from '../../src/config';
+
+/** The redis-server on this process's PATH. */
+const REDIS_SERVER_BINARY = findOnPath('redis-server', process.env.PATH ?? '');
 
 // --- paths, assets and results -------------------------------------------------------------
 
@@ -181,12 +185,12 @@ export async function startChild(
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-/** SIGTERM, SIGKILL after 5 s; resolves once the child has exited. */
-export async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, SIGKILL after `killAfterMs` (5 s); resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, killAfterMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   await exited;
   clearTimeout(timer);
 }
@@ -205,7 +209,7 @@ export interface PrivateRedis {
 /** A fresh redis-server on a free loopback port, no persistence, data in a new temp folder. */
 export async function startPrivateRedis(dirPrefix: string): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), dirPrefix));
-  const server = new RedisServerProcess({ dir, appendonly: false });
+  const server = new RedisServerProcess({ binary: REDIS_SERVER_BINARY, dir, appendonly: false });
   liveRedis.add(server);
   let admin: Redis | undefined;
   const stop = async (): Promise<void> => {

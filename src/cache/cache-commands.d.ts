@@ -3,8 +3,6 @@ import 'ioredis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** lua/cache-read.lua: [value | null, pttl]. */
-    cacheRead(key: string): Result<[string | null, number], Context>;
     /** lua/cache-store.lua: 1 stored, 0 refused (the key was evicted after `startedMs`). */
     cacheStore(
       key: string,

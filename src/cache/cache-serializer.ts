@@ -13,6 +13,8 @@ export class CacheSerializationError extends Error {
 }
 
 const DATE_TAG = '$date';
+/** How a Date tag appears in serialised text: text without it needs no reviver. */
+export const DATE_TAG_TEXT = `"${DATE_TAG}"`;
 
 export function serialize(key: string, value: unknown): string {
   const t = typeof value;

@@ -13,7 +13,7 @@ import {
 import type { RedisClient } from '../redis';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 import { jitteredTtl } from './cache-expiry';
-import { deserialize } from './cache-serializer';
+import { DATE_TAG_TEXT, deserialize } from './cache-serializer';
 import type { CacheEnvelope, CacheOptions } from './cache.types';
 
 /** An entry as read from Redis. */
@@ -43,8 +43,8 @@ const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 
 /**
- * The cache's Redis I/O: entry keys, the read script (value and PTTL in one round trip) with the
- * tag check, the store script that refuses a load older than an eviction, tombstones, tag
+ * The cache's Redis I/O: entry keys, the read (one GET: the envelope carries its fresh-until
+ * time) with the tag check, the store script that refuses a load older than an eviction, tombstones, tag
  * timestamps, compression and prefix deletion. Entries live on the `cache` role, tag timestamps
  * on `state` (an evicted tag key would revive the entries it voided).
  *
@@ -87,14 +87,14 @@ export class CacheStore implements OnModuleInit {
     // Fail fast while disconnected: queued commands would wait for the command timeout.
     if (isDisconnected(this.redis)) throw new Error(`cache connection is ${this.redis.status}`);
     const tagsKnown = callTags && callTags.length > 0;
-    const [entry, tagTimes] = await Promise.all([
-      this.redis.cacheRead(k),
+    // One plain GET: the envelope carries its own fresh-until time (no PTTL, no script).
+    const [raw, tagTimes] = await Promise.all([
+      this.redis.get(k),
       tagsKnown
         ? this.state.mget(...callTags.map((t) => this.tagKey(t)))
         : Promise.resolve(undefined),
     ]);
-    const [raw, pttl] = entry;
-    if (raw === null || pttl === -2 || raw.startsWith('!')) return { freshLeft: 0 };
+    if (raw === null || raw.startsWith('!')) return { freshLeft: 0 };
     const envelope = JSON.parse(raw) as CacheEnvelope;
     let times = tagTimes;
     if (!tagsKnown && envelope.t && envelope.t.length > 0) {
@@ -102,13 +102,14 @@ export class CacheStore implements OnModuleInit {
     }
     if (times?.some((t: string | null) => t !== null && Number(t) >= envelope.c))
       return { freshLeft: 0 };
-    const freshLeft = pttl < 0 ? Number.MAX_SAFE_INTEGER : pttl - envelope.g;
+    const freshLeft = envelope.e === undefined ? Number.MAX_SAFE_INTEGER : envelope.e - Date.now();
     return { envelope, freshLeft };
   }
 
   /** The value of an envelope (gunzipped when it was stored compressed). */
   async decode<T>(env: CacheEnvelope): Promise<T> {
-    return deserialize<T>(env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v);
+    const text = env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v;
+    return env.p ? (JSON.parse(text) as T) : deserialize<T>(text);
   }
 
   /**
@@ -131,15 +132,17 @@ export class CacheStore implements OnModuleInit {
     const grace = write.isNull ? 0 : (options.staleTtl ?? 0);
     const threshold = this.options.compressThresholdBytes;
     const compress = threshold > 0 && Buffer.byteLength(write.body) > threshold;
+    const px = Math.min(ttl + grace, this.options.tagTtlMs);
     const envelope: CacheEnvelope = {
       v: compress ? (await gzip(write.body)).toString('base64') : write.body,
       ...(compress ? { z: 1 as const } : {}),
+      ...(write.body.includes(DATE_TAG_TEXT) ? {} : { p: 1 as const }),
       d: write.deltaMs,
       c: write.startedAt,
       g: grace,
+      e: Date.now() + px - grace,
       ...(options.tags?.length ? { t: options.tags } : {}),
     };
-    const px = Math.min(ttl + grace, this.options.tagTtlMs);
     return (await this.redis.cacheStore(k, JSON.stringify(envelope), px, write.startedAt)) === 1;
   }
 

@@ -24,8 +24,8 @@ const LOG_INTERVAL_MS = 10_000;
 /**
  * Cache-aside on the `cache` Redis role with stampede protection:
  * - per-process singleflight: concurrent misses of one key share one loader call;
- * - XFetch early recomputation (Vattani et al., VLDB 2015) from δ stored beside the value and
- *   the PTTL read in the same round trip;
+ * - XFetch early recomputation (Vattani et al., VLDB 2015) from δ and the fresh-until time
+ *   stored beside the value (a hit is one plain GET);
  * - an optional fleet-wide recompute lock (`lock: true`, through `LockService`: needs
  *   `LockModule`, global);
  * - stale-while-revalidate and stale-if-error within `staleTtl`;

@@ -48,6 +48,13 @@ export interface CacheEnvelope {
   c: number;
   /** grace (staleTtl) included in the key's PTTL, ms */
   g: number;
+  /**
+   * fresh until (ms epoch, the writer's clock; the key outlives it by the grace): with it a read
+   * is one plain GET, no PTTL. Entries written before it existed count as fresh until they expire.
+   */
+  e?: number;
+  /** 1 when `v` holds no Date tag: it is parsed without a reviver (faster) */
+  p?: 1;
   /** tags */
   t?: string[];
 }

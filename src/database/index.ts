@@ -5,5 +5,6 @@ export * from './database.module-definition';
 export * from './database.module';
 export { migrate, seedDemoData } from './migrator';
 export { PgliteDatabase } from './pglite.database';
+export { pgliteTemplate, pgliteTemplateFile, prepareDataDir } from './pglite-template';
 export { PostgresDatabase } from './postgres.database';
 export { PgliteWireServer } from './pglite-wire-server';

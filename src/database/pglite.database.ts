@@ -1,6 +1,6 @@
 import { PGlite, Transaction } from '@electric-sql/pglite';
-import { mkdirSync } from 'node:fs';
 import { Database, Queryable } from './database';
+import { createMemoryPglite, prepareDataDir } from './pglite-template';
 
 /** PostgreSQL in process (WASM). One connection; PGlite queues concurrent queries itself. */
 export class PgliteDatabase extends Database {
@@ -10,11 +10,14 @@ export class PgliteDatabase extends Database {
     super();
   }
 
-  /** `dataDir` null → in memory (tests, demos); otherwise a folder that persists across restarts. */
+  /**
+   * `dataDir` null → in memory (tests, demos); otherwise a folder that persists across restarts.
+   * A new database starts from the prepared template, not from initdb (pglite-template.ts).
+   */
   static async open(dataDir: string | null): Promise<PgliteDatabase> {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
-    const db = await PGlite.create(dataDir ?? 'memory://');
-    return new PgliteDatabase(db);
+    if (dataDir === null) return new PgliteDatabase(await createMemoryPglite());
+    await prepareDataDir(dataDir);
+    return new PgliteDatabase(await PGlite.create(dataDir));
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

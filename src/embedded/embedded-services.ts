@@ -1,10 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { currentProcess, ProcessIdentity, sleep } from '../common';
 import type { AppConfig } from '../config';
-import { PgliteWireServer } from '../database';
+import { PgliteWireServer, prepareDataDir } from '../database';
 import { RedisServerProcess } from '../redis';
 import { OwnerElection, readServiceState, writeServiceState } from './owner-election';
 
@@ -146,7 +145,7 @@ export async function startPgliteServer(
   dir: string,
   preferredPort: number | undefined,
 ): Promise<RunningService> {
-  mkdirSync(dir, { recursive: true });
+  await prepareDataDir(dir); // a new cluster from the prepared template, not initdb in process
   const db = await PGlite.create(dir);
   try {
     let server: PgliteWireServer;
@@ -201,6 +200,7 @@ export async function startEmbeddedServices(
   };
   try {
     if (config.redis.state.mode === 'embedded') {
+      const binary = config.redis.state.binary;
       const redisDir = join(dataDir, 'redis');
       const redis = await ownOrUse({
         stateDir,
@@ -209,7 +209,11 @@ export async function startEmbeddedServices(
         variable: 'REDIS_URL',
         dataDir,
         start: async (preferredPort) => {
-          const server = await new RedisServerProcess({ dir: redisDir, preferredPort }).start();
+          const server = await new RedisServerProcess({
+            binary,
+            dir: redisDir,
+            preferredPort,
+          }).start();
           return { url: server.url, port: server.port, stop: () => server.stop() };
         },
       });

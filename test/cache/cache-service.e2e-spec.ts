@@ -180,6 +180,46 @@ describe('CacheService against real Redis', () => {
     expect(calls).toBe(2);
   });
 
+  it('decides freshness from the envelope it reads (one GET), not from the key’s TTL', async () => {
+    const redis = a.app.get<RedisClient>(getRedisToken('cache'));
+    const opts = { ttl: 60_000, staleTtl: 60_000, beta: 0 };
+    // An entry whose fresh-until time has passed, on a key with two minutes to live (by PTTL
+    // minus the grace it would have a fresh minute left): stale (served, one refresh).
+    const k = key();
+    const past = { v: '"old"', p: 1, d: 0, c: Date.now() - 5000, g: 60_000, e: Date.now() - 1 };
+    await redis.set(cacheA.entryKey('default', k), JSON.stringify(past), 'PX', 120_000);
+    const loader = slowLoader('new', 10);
+    expect(await cacheA.fetch(k, loader.fn, opts)).toEqual({ value: 'old', result: 'stale' });
+    await eventually(
+      async () => (await cacheA.fetch(k, loader.fn, opts)).value,
+      (v) => v === 'new',
+    );
+    expect(loader.calls).toBe(1);
+    // What this version stores: one envelope with its fresh-until time and the plain-JSON flag.
+    const stored = JSON.parse((await redis.get(cacheA.entryKey('default', k)))!) as {
+      e: number;
+      p?: number;
+    };
+    expect(stored.p).toBe(1);
+    expect(stored.e).toBeGreaterThan(Date.now() + 50_000);
+    expect(stored.e).toBeLessThanOrEqual(Date.now() + 60_000);
+    // An entry written before envelopes carried `e` counts as fresh until Redis expires it.
+    const legacy = key();
+    const old = {
+      v: JSON.stringify({ at: { $date: '2026-01-02T03:04:05.000Z' } }),
+      d: 0,
+      c: Date.now(),
+      g: 0,
+    };
+    await redis.set(cacheA.entryKey('default', legacy), JSON.stringify(old), 'PX', 60_000);
+    const never = slowLoader('unused');
+    expect(await cacheA.fetch(legacy, never.fn, opts)).toEqual({
+      value: { at: new Date('2026-01-02T03:04:05.000Z') },
+      result: 'hit',
+    });
+    expect(never.calls).toBe(0);
+  });
+
   it('serves the stale value when the refresh fails (stale-if-error)', async () => {
     const k = key();
     await cacheA.getOrSet(k, () => 'good', { ttl: 50, staleTtl: 10_000 });

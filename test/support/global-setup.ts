@@ -1,3 +1,4 @@
+import { pgliteTemplate } from '../../src/database';
 import { startRedisServer, TestRedis, TestRedisCluster } from './redis';
 
 declare global {
@@ -11,6 +12,8 @@ declare global {
  * or kill Redis start a private one with startRedisServer().
  */
 export default async function globalSetup(): Promise<void> {
+  // Every test app opens an in-memory PGlite from the prepared template; make it once, here.
+  await pgliteTemplate();
   if (process.env.TEST_REDIS_MODE === 'cluster') {
     const cluster = await TestRedisCluster.start();
     globalThis.__NRP_REDIS__ = cluster;

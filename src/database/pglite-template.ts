@@ -1,0 +1,130 @@
+import { PGlite } from '@electric-sql/pglite';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, normalize, sep } from 'node:path';
+
+/**
+ * A prepared, empty PGlite cluster (what initdb produces), so that a new database does not run
+ * initdb in process. initdb is most of PGlite's start: about 4 s and 800 MiB of RSS for a fresh
+ * cluster against about 1.5 s and 350 MiB when a prepared one is loaded (bench/results/start-profile.md).
+ *
+ * The template is PGlite's own `dumpDataDir()` tarball of a cluster nobody has used, kept in
+ * `node_modules/.cache/nest-redis-patterns/` under the PGlite version (initdb's output depends
+ * only on it). It is made the first time it is needed (or by `npm run build`), written
+ * atomically, and read once per process. When the cache cannot be written (a read-only
+ * node_modules), the template is still made in memory for this process.
+ */
+let template: Promise<Uint8Array> | undefined;
+
+/** Where the template is cached: `node_modules/.cache/nest-redis-patterns/pglite-<version>-initdb.tar`. */
+export function pgliteTemplateFile(): string {
+  // The package's exports hide package.json: walk up from its entry point to …/@electric-sql/pglite.
+  let dir = dirname(require.resolve('@electric-sql/pglite'));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  if (pkg.name !== '@electric-sql/pglite') throw new Error('PGlite package not found');
+  // …/node_modules/@electric-sql/pglite → …/node_modules/.cache/nest-redis-patterns/
+  const nodeModules = dirname(dirname(dir));
+  return join(nodeModules, '.cache', 'nest-redis-patterns', `pglite-${pkg.version}-initdb.tar`);
+}
+
+async function makeTemplate(): Promise<Uint8Array> {
+  const db = await PGlite.create('memory://');
+  try {
+    const dump = await db.dumpDataDir('none');
+    return new Uint8Array(await dump.arrayBuffer());
+  } finally {
+    await db.close();
+  }
+}
+
+/** The template tarball from the cache file, or made (and cached) now. */
+async function readOrMakeTemplate(): Promise<Uint8Array> {
+  let file: string | undefined;
+  try {
+    file = pgliteTemplateFile();
+    if (existsSync(file)) return new Uint8Array(readFileSync(file));
+  } catch {
+    // no readable cache: make one below
+  }
+  const bytes = await makeTemplate();
+  if (file) {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, file); // atomic: a concurrent reader sees no file or all of it
+    } catch {
+      // read-only node_modules: this process keeps its copy in memory
+    }
+  }
+  return bytes;
+}
+
+/** The template tarball, read once per process and kept (for processes that open many databases: tests). */
+export function pgliteTemplate(): Promise<Uint8Array> {
+  template ??= readOrMakeTemplate();
+  return template;
+}
+
+/** A new in-memory PGlite, loaded from the template instead of running initdb. */
+export async function createMemoryPglite(): Promise<PGlite> {
+  const bytes = await pgliteTemplate();
+  return PGlite.create('memory://', { loadDataDir: new Blob([bytes]) });
+}
+
+/**
+ * Makes `dataDir` a new PostgreSQL data directory from the template when it holds none yet
+ * (no `PG_VERSION`); leaves an existing one alone. The files are written to a sibling folder and
+ * renamed into place, so a process killed half way leaves no half-made cluster behind.
+ */
+export async function prepareDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return; // not ours: let PGlite say
+  // Not kept: an app opens one data directory, and the archive is 40 MB.
+  const bytes = await (template ?? readOrMakeTemplate());
+  const staging = `${dataDir}.${process.pid}.init`;
+  rmSync(staging, { recursive: true, force: true });
+  extractTar(bytes, staging);
+  rmSync(dataDir, { recursive: true, force: true }); // empty (checked above)
+  mkdirSync(dirname(dataDir), { recursive: true });
+  renameSync(staging, dataDir);
+}
+
+/** Extracts a ustar archive (directories and regular files: what `dumpDataDir` writes). */
+export function extractTar(bytes: Uint8Array, into: string): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const root = normalize(into);
+  mkdirSync(root, { recursive: true });
+  const field = (at: number, len: number) =>
+    buf.toString('latin1', at, at + len).replace(/\0.*$/s, '');
+  let off = 0;
+  while (off + 512 <= buf.length) {
+    const name = field(off, 100);
+    if (name === '') break; // end-of-archive blocks
+    const size = parseInt(field(off + 124, 12).trim() || '0', 8);
+    const type = field(off + 156, 1) || '0';
+    const prefix = field(off + 257, 6).startsWith('ustar') ? field(off + 345, 155) : '';
+    const rel = (prefix ? `${prefix}/${name}` : name).replace(/^\/+/, '');
+    const target = normalize(join(root, rel));
+    if (target !== root && !target.startsWith(root + sep))
+      throw new Error(`PGlite template: entry ${rel} is outside the data directory`);
+    const body = off + 512;
+    if (type === '5') mkdirSync(target, { recursive: true });
+    else if (type === '0') {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, buf.subarray(body, body + size));
+    } else throw new Error(`PGlite template: unsupported tar entry type ${type} (${rel})`);
+    off = body + Math.ceil(size / 512) * 512;
+  }
+}

@@ -80,7 +80,8 @@ export function cacheOptions(config: AppConfig): CacheModuleOptions {
 }
 
 export function rateLimitOptions(config: AppConfig): RateLimitModuleOptions {
-  return { limit: config.rateLimit.limit, windowMs: config.rateLimit.windowMs };
+  const { limit, windowMs, mode, maxLease } = config.rateLimit;
+  return { limit, windowMs, mode, maxLease };
 }
 
 export function sessionOptions(config: AppConfig): SessionModuleOptions {

@@ -209,9 +209,10 @@ async function usingRun(
 
 // --- 3. rate-limited endpoint --------------------------------------------------------------
 
-type Limiter = 'ours' | 'nestlab' | 'none';
+type Limiter = 'ours' | 'approx' | 'nestlab' | 'none';
 const LIMITER_LABEL: Record<Limiter, string> = {
   ours: 'ours: RateLimitModule (global guard, 1 Lua script)',
+  approx: 'ours, approximate mode (RATE_LIMIT_MODE=approximate: local leases of ≤ 100)',
   nestlab: '@nestjs/throttler ThrottlerGuard + @nest-lab/throttler-storage-redis',
   none: 'no limiter',
 };
@@ -243,7 +244,12 @@ async function checkWiring(url: string, limiter: Limiter): Promise<void> {
   await res.arrayBuffer();
   const ours = res.headers.has('ratelimit');
   const nestlab = res.headers.has('x-ratelimit-limit');
-  const expected = { ours: [true, false], nestlab: [false, true], none: [false, false] }[limiter];
+  const expected = {
+    ours: [true, false],
+    approx: [true, false],
+    nestlab: [false, true],
+    none: [false, false],
+  }[limiter];
   if (res.status !== 200 || ours !== expected[0] || nestlab !== expected[1])
     throw new Error(
       `variant ${limiter} is not wired as expected: HTTP ${res.status}, RateLimit header ${ours}, X-RateLimit-Limit header ${nestlab}`,
@@ -417,7 +423,7 @@ function httpRows(): Row[] {
   const samples = (l: Limiter) => httpSamples.get(l) ?? [];
   const perRound = (a: Limiter, b: Limiter): number =>
     median(samples(a).map((s, i) => s.reqPerSec / (samples(b)[i]?.reqPerSec ?? NaN)));
-  for (const limiter of ['ours', 'nestlab', 'none'] as const) {
+  for (const limiter of ['ours', 'approx', 'nestlab', 'none'] as const) {
     const ss = samples(limiter);
     if (ss.length === 0) continue;
     const rps = ss.map((s) => s.reqPerSec);
@@ -446,7 +452,7 @@ function limitedRows(): Row[] {
   const rows: Row[] = [];
   const windows = (RL_DURATION_S * 1000) / RL_WINDOW_MS;
   const title = `3b. same, limit ${fmt(RL_LOW_LIMIT)} per ${seconds(RL_WINDOW_MS)} (reached): one run each`;
-  for (const limiter of ['ours', 'nestlab'] as const) {
+  for (const limiter of ['ours', 'approx', 'nestlab'] as const) {
     const s = limitedSamples.get(limiter);
     if (!s) continue;
     rows.push({
@@ -461,7 +467,7 @@ function limitedRows(): Row[] {
       notes:
         `allowed (2xx) ${fmt(s.ok)}, limited (429) ${fmt(s.limited)}, other non-2xx ${fmt(s.otherNon2xx)}, errors ${s.errors}; ` +
         `allowed per window ${fmt(s.ok / windows)} (limit ${fmt(RL_LOW_LIMIT)}, ${fmt(windows, 1)} windows of ${seconds(RL_WINDOW_MS)})` +
-        (limiter === 'ours'
+        (limiter !== 'nestlab'
           ? '; sliding-window counter, no block'
           : '; fixed window, blocked for blockDuration = ttl once over'),
     });
@@ -539,7 +545,7 @@ async function main(): Promise<void> {
         for (const v of lockOrder) await usingRun(bench, lockRedis, v, round);
       }
       if (SCENARIOS.has('ratelimit')) {
-        const all: Limiter[] = ['ours', 'nestlab', 'none'];
+        const all: Limiter[] = ['ours', 'approx', 'nestlab', 'none'];
         const order = all.map((_, i) => all[(i + round) % all.length]);
         for (const limiter of order) {
           const s = await httpRun(limiter, RL_LIMIT);
@@ -553,7 +559,7 @@ async function main(): Promise<void> {
 
     if (SCENARIOS.has('limited')) {
       log(`limit-reached run (${RL_LOW_LIMIT} per ${RL_WINDOW_MS} ms)`);
-      for (const limiter of ['nestlab', 'ours'] as const) {
+      for (const limiter of ['nestlab', 'ours', 'approx'] as const) {
         const s = await httpRun(limiter, RL_LOW_LIMIT);
         limitedSamples.set(limiter, s);
         log(`  limited ${limiter}: 2xx ${s.ok}, 429 ${s.limited}, other ${s.otherNon2xx}`);

@@ -6,6 +6,7 @@
  *
  * The same handler, GET /hello, behind (BENCH_LIMITER):
  * - `ours`     our RateLimitModule (global RateLimitGuard + RedisThrottlerStorage, RATE_LIMIT)
+ * - `approx`   the same in approximate mode (RATE_LIMIT_MODE=approximate)
  * - `nestlab`  @nestjs/throttler's ThrottlerGuard with @nest-lab/throttler-storage-redis
  * - `none`     no limiter
  * All three have the same other modules (Config, Redis, Metrics, Http).
@@ -29,7 +30,7 @@ import { RedisModule } from '../../src/redis';
 import { rateLimitOptions, redisOptions } from '../../src/app.options';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
 
-type Limiter = 'ours' | 'nestlab' | 'none';
+type Limiter = 'ours' | 'approx' | 'nestlab' | 'none';
 
 let served = 0;
 
@@ -56,7 +57,7 @@ function benchModule(
   nestlabClient: Redis | undefined,
 ): Type<unknown> {
   const base = [RedisModule.forRoot(redisOptions(config)), MetricsModule.forRoot({}), HttpModule];
-  if (limiter === 'ours') {
+  if (limiter === 'ours' || limiter === 'approx') {
     @Module({
       imports: [...base, RateLimitModule.forRoot(rateLimitOptions(config))],
       controllers: [BenchController],
@@ -88,8 +89,8 @@ async function main(): Promise<void> {
   const env = process.env;
   const redisUrl = privateRedisUrl();
   const limiter = env.BENCH_LIMITER as Limiter;
-  if (!['ours', 'nestlab', 'none'].includes(limiter))
-    throw new Error(`BENCH_LIMITER must be ours | nestlab | none (got "${limiter}")`);
+  if (!['ours', 'approx', 'nestlab', 'none'].includes(limiter))
+    throw new Error(`BENCH_LIMITER must be ours | approx | nestlab | none (got "${limiter}")`);
   const limit = Number(env.BENCH_RL_LIMIT);
   const windowMs = Number(env.BENCH_RL_WINDOW_MS);
   if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1)
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   const config = benchConfig(redisUrl, {
     HTTP_PLATFORM: 'fastify',
     RATE_LIMIT: `${limit}/${windowMs}ms`,
+    RATE_LIMIT_MODE: limiter === 'approx' ? 'approximate' : 'exact',
   });
   const nestlabClient = limiter === 'nestlab' ? new Redis(redisUrl) : undefined;
   const adapter = createHttpAdapter(config) as FastifyAdapter;

@@ -70,6 +70,24 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the rate limit: 100/60s exact by default; the approximate mode and its lease bound', () => {
+    expect(loadConfig({}).rateLimit).toEqual({
+      limit: 100,
+      windowMs: 60_000,
+      mode: 'exact',
+      maxLease: 100,
+    });
+    expect(
+      loadConfig({
+        RATE_LIMIT: '5000/1m',
+        RATE_LIMIT_MODE: 'approximate',
+        RATE_LIMIT_MAX_LEASE: '20',
+      }).rateLimit,
+    ).toEqual({ limit: 5000, windowMs: 60_000, mode: 'approximate', maxLease: 20 });
+    expect(problems({ RATE_LIMIT_MODE: 'fast' })[0]).toMatch(/^RATE_LIMIT_MODE must be/);
+    expect(problems({ RATE_LIMIT_MAX_LEASE: '0' })[0]).toMatch(/^RATE_LIMIT_MAX_LEASE must be/);
+  });
+
   it('reads the Redis command metrics switches: metrics on and per-request cost off by default; cost needs the metrics', () => {
     expect(loadConfig({}).metrics).toEqual({ redisCommands: true, redisRequestCost: false });
     expect(loadConfig({ REDIS_REQUEST_COST: 'true' }).metrics).toEqual({

@@ -112,8 +112,12 @@ export interface AppConfig {
   };
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
-  /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
-  rateLimit: { limit: number; windowMs: number };
+  /**
+   * Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`); `mode`
+   * (`RATE_LIMIT_MODE`): `exact` asks Redis on every request, `approximate` draws leases of at
+   * most `maxLease` (`RATE_LIMIT_MAX_LEASE`) admissions and counts them locally.
+   */
+  rateLimit: { limit: number; windowMs: number; mode: 'exact' | 'approximate'; maxLease: number };
   cache: {
     /** Default fresh time of an entry. */
     defaultTtlMs: number;
@@ -302,7 +306,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return { limit: Number(m[1]), windowMs: Number(m[2]) * UNIT[m[3] as keyof typeof UNIT] };
   };
-  const rateLimit = (): AppConfig['rateLimit'] => limitPerWindow('RATE_LIMIT', '100/60s');
+  const rateLimit = (): AppConfig['rateLimit'] => ({
+    ...limitPerWindow('RATE_LIMIT', '100/60s'),
+    mode: oneOf<'exact' | 'approximate'>('RATE_LIMIT_MODE', ['exact', 'approximate'], 'exact'),
+    maxLease: int('RATE_LIMIT_MAX_LEASE', 100, 1, 1_000_000),
+  });
   /** A duration: milliseconds, or a number with ms, s, m, h or d (`15m`, `7d`). */
   const duration = (name: string, defMs: number, minMs: number, maxMs: number): number => {
     const v = str(name);

@@ -17,6 +17,26 @@ export interface RateLimitModuleOptions {
    * has room (@nestjs/throttler's own default would block for a whole window).
    */
   blockDurationMs?: number;
+  /**
+   * `exact` (default): every request runs the sliding-window script in Redis (one EVALSHA).
+   * `approximate`: for very hot routes, each instance draws a lease of admissions from Redis
+   * (counted there at once) and admits from it locally until it is used up or the Redis window
+   * ends. Never more requests per window than exact mode; up to `lease − 1` admissions per
+   * instance and client can go unused, and a block set by another instance takes effect here
+   * when the local lease runs out (README § Rate limiting).
+   */
+  mode?: 'exact' | 'approximate';
+  /** Approximate mode: the lease is this share of a route's limit (default 0.01), at least 1. */
+  leaseShare?: number;
+  /** Approximate mode: the most admissions one lease holds (default 100). */
+  maxLease?: number;
+}
+
+/** Lease size of the approximate mode for a route's limit. */
+export function leaseSize(limit: number, o: RateLimitModuleOptions): number {
+  const share = o.leaseShare ?? 0.01;
+  const max = o.maxLease ?? 100;
+  return Math.max(1, Math.min(max, Math.floor(limit * share)));
 }
 
 export const {

@@ -17,6 +17,8 @@ export interface RateLimitDecision extends ThrottlerStorageRecord {
   resetMs: number;
   /** Refused: milliseconds until a request will be allowed (block included); allowed: 0. */
   retryAfterMs: number;
+  /** Requests counted by this call: 1 (or up to the reservation, see `reserve`), 0 when refused. */
+  granted: number;
 }
 
 /** The throttler name @nestjs/throttler gives an unnamed throttler. */
@@ -86,6 +88,22 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit {
   }
 
   /**
+   * Counts up to `n` requests at once (as many as the window has room for, at least 1), for a
+   * caller that admits them locally afterwards (the guard's approximate mode). Refused like
+   * {@link check} when not even one fits.
+   */
+  async reserve(
+    key: string,
+    windowMs: number,
+    limit: number,
+    n: number,
+    blockMs = 0,
+    throttlerName = DEFAULT_THROTTLER,
+  ): Promise<RateLimitDecision> {
+    return this.run(key, windowMs, limit, blockMs, throttlerName, false, Math.max(1, n | 0));
+  }
+
+  /**
    * What {@link check} would decide for one more request, without counting it: for callers that
    * count only some requests (failed logins) and must refuse early once over the limit.
    */
@@ -105,15 +123,19 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit {
     blockMs: number,
     throttlerName: string,
     peek: boolean,
+    reserve = 1,
   ): Promise<RateLimitDecision> {
     if (!(windowMs >= 1))
       throw new RangeError(`rate limit window must be >= 1 ms, got ${windowMs}`);
     const key_ = this.key(key, throttlerName);
-    const [allowed, totalHits, resetMs, retryAfterMs] = peek
+    const [allowed, totalHits, resetMs, retryAfterMs, granted] = peek
       ? await this.redis.slidingWindow(key_, windowMs, limit, blockMs, '1')
-      : await this.redis.slidingWindow(key_, windowMs, limit, blockMs);
+      : reserve > 1
+        ? await this.redis.slidingWindow(key_, windowMs, limit, blockMs, '0', reserve)
+        : await this.redis.slidingWindow(key_, windowMs, limit, blockMs);
     return {
       allowed: allowed === 1,
+      granted,
       totalHits,
       remaining: Math.max(0, limit - totalHits),
       resetMs,

@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
+import { RedisThrottlerStorage } from '../../src/rate-limit';
 import { getRedisToken, RedisClient } from '../../src/redis';
 import { createTestApp, http, TestApp, testPrefix } from '../support/app';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
@@ -189,6 +190,25 @@ describe('rate limiting across instances and clients', () => {
     } finally {
       await untrusted.close();
       await trusted.close();
+    }
+  });
+
+  it('writes the whole state and its TTL once per window; a later admission is one HINCRBY', async () => {
+    const t = await createTestApp({ prefix: testPrefix(__filename) });
+    try {
+      const storage = t.app.get(RedisThrottlerStorage);
+      const redis = t.app.get<RedisClient>(getRedisToken('state'));
+      const key = `hincr-${Date.now()}`;
+      // An hour-long window: the two checks 300 ms apart share it (unless run at hh:59:59.7).
+      expect((await storage.check(key, 3_600_000, 100)).allowed).toBe(true);
+      const ttl1 = await redis.pttl(storage.key(key));
+      expect(ttl1).toBeGreaterThan(3_600_000); // two windows
+      await sleep(300);
+      expect((await storage.check(key, 3_600_000, 100)).allowed).toBe(true);
+      expect(await redis.hget(storage.key(key), 'cur')).toBe('2');
+      expect(await redis.pttl(storage.key(key))).toBeLessThan(ttl1 - 200); // not re-armed
+    } finally {
+      await t.close();
     }
   });
 

@@ -15,9 +15,14 @@
 --            neither count nor extend the block.
 -- ARGV[4]    optional '1': peek — decide as if this request came, but write nothing (a
 --            caller that only counts some requests, e.g. failed logins, asks first)
--- Returns    { allowed (1/0), totalHits, resetMs, retryAfterMs }
---   totalHits     allowed: the estimate including this request, rounded up (<= limit);
+-- ARGV[5]    optional n >= 1 (default 1): reserve up to n requests at once (the approximate
+--            mode's lease): as many as fit, at least 1, or the request is refused as for n = 1
+-- Returns    { allowed (1/0), totalHits, resetMs, retryAfterMs, granted }
+--   totalHits     allowed: the estimate including the granted requests, rounded up (<= limit);
 --                 refused: limit + 1 (as @nestjs/throttler's storage reports)
+--   granted       requests counted (1..n) when allowed; 0 when refused
+-- Writes: the whole hash and its TTL (2 windows) when a window starts; within a window an
+-- admission is one HINCRBY (the TTL set at the window's start covers the next window too).
 --   resetMs       ms until the current window ends (1..window)
 --   retryAfterMs  refused: ms until a request will be allowed if none is counted before
 --                 (for limit <= 0, never: the window or the block); allowed: 0
@@ -27,6 +32,7 @@ local w = math.floor(tonumber(ARGV[1]))
 local limit = math.floor(tonumber(ARGV[2]))
 local block = math.max(0, math.floor(tonumber(ARGV[3])))
 local peek = ARGV[4] == '1'
+local n = math.max(1, math.floor(tonumber(ARGV[5] or '1') or 1))
 if w < 1 then
   return redis.error_reply('ERR sliding-window: window must be at least 1 ms')
 end
@@ -38,7 +44,8 @@ local prev = tonumber(h[3]) or 0
 local bu = tonumber(h[4]) or 0
 
 local start = now - (now % w)
-if start ~= ws then
+local rolled = start ~= ws
+if rolled then
   if start - ws == w then prev = cur else prev = 0 end
   cur = 0
   ws = start
@@ -47,21 +54,25 @@ local e = now - ws
 local resetMs = w - e
 
 if limit < 1 then
-  return { 0, 1, resetMs, math.max(resetMs, block) }
+  return { 0, 1, resetMs, math.max(resetMs, block), 0 }
 end
 
 if bu > now then
-  return { 0, limit + 1, resetMs, bu - now }
+  return { 0, limit + 1, resetMs, bu - now, 0 }
 end
 
-local weighted = prev * (w - e) + (cur + 1) * w
-if weighted <= limit * w then
+-- The most requests that fit now: prev * (w - e) + (cur + k) * w <= limit * w.
+local k = math.min(n, math.floor((limit * w - prev * (w - e)) / w) - cur)
+if k >= 1 then
   if not peek then
-    cur = cur + 1
-    redis.call('HSET', KEYS[1], 'ws', ws, 'cur', cur, 'prev', prev, 'bu', 0)
-    redis.call('PEXPIRE', KEYS[1], 2 * w)
+    if rolled then
+      redis.call('HSET', KEYS[1], 'ws', ws, 'cur', cur + k, 'prev', prev, 'bu', 0)
+      redis.call('PEXPIRE', KEYS[1], 2 * w)
+    else
+      redis.call('HINCRBY', KEYS[1], 'cur', k)
+    end
   end
-  return { 1, math.ceil(weighted / w), resetMs, 0 }
+  return { 1, math.ceil((prev * (w - e) + (cur + k) * w) / w), resetMs, 0, k }
 end
 
 -- Refused. When does one more request fit, if none is counted meanwhile? The estimate only
@@ -87,4 +98,4 @@ if block > 0 and not peek then
   redis.call('HSET', KEYS[1], 'ws', ws, 'cur', cur, 'prev', prev, 'bu', now + retry)
   redis.call('PEXPIRE', KEYS[1], math.max(2 * w, retry))
 end
-return { 0, limit + 1, resetMs, retry }
+return { 0, limit + 1, resetMs, retry, 0 }

@@ -34,7 +34,15 @@ export interface AppConfig {
    */
   trustProxy: false | number | string[];
   logLevel: LogLevel;
+  /**
+   * `LOG_REQUESTS`: the per-request logger (pino-http through nestjs-pino: a `request completed`
+   * line per request, and the request's id on every line logged while it runs). Off: neither,
+   * and no AsyncLocalStorage store per request.
+   */
+  logRequests: boolean;
   metrics: {
+    /** `http_request_duration_seconds` on every request (`HTTP_METRICS`). */
+    httpRequests: boolean;
     /** Redis command metrics from ioredis's tracing channel (`REDIS_COMMAND_METRICS`). */
     redisCommands: boolean;
     /**
@@ -112,8 +120,11 @@ export interface AppConfig {
   };
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
-  /** Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`). */
-  rateLimit: { limit: number; windowMs: number };
+  /**
+   * Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`); `RATE_LIMIT=off`
+   * turns the route limiter off (`enabled: false`; limit and window keep their defaults).
+   */
+  rateLimit: { enabled: boolean; limit: number; windowMs: number };
   cache: {
     /** Default fresh time of an entry. */
     defaultTtlMs: number;
@@ -224,14 +235,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`${name} must be true or false (got "${v}")`);
     return def;
   };
+  const logRequests = bool('LOG_REQUESTS', true);
   const redisMetrics = (): AppConfig['metrics'] => {
+    const httpRequests = bool('HTTP_METRICS', true);
     const redisCommands = bool('REDIS_COMMAND_METRICS', true);
     const redisRequestCost = bool('REDIS_REQUEST_COST', false);
     if (redisRequestCost && !redisCommands)
       problems.push(
         'REDIS_REQUEST_COST=true needs REDIS_COMMAND_METRICS=true (it counts the traced commands)',
       );
-    return { redisCommands, redisRequestCost };
+    if (redisRequestCost && !logRequests)
+      problems.push(
+        'REDIS_REQUEST_COST=true needs LOG_REQUESTS=true (the cost is written on the request log line)',
+      );
+    return { httpRequests, redisCommands, redisRequestCost };
   };
   const hostPorts = (name: string): { host: string; port: number }[] | undefined => {
     const v = str(name);
@@ -302,7 +319,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return { limit: Number(m[1]), windowMs: Number(m[2]) * UNIT[m[3] as keyof typeof UNIT] };
   };
-  const rateLimit = (): AppConfig['rateLimit'] => limitPerWindow('RATE_LIMIT', '100/60s');
+  const rateLimit = (): AppConfig['rateLimit'] => {
+    // `off` turns the route limiter off (benchmarks, or a gateway that limits instead).
+    if (/^(off|false)$/i.test(str('RATE_LIMIT') ?? ''))
+      return { enabled: false, limit: 100, windowMs: 60_000 };
+    return { enabled: true, ...limitPerWindow('RATE_LIMIT', '100/60s') };
+  };
   /** A duration: milliseconds, or a number with ms, s, m, h or d (`15m`, `7d`). */
   const duration = (name: string, defMs: number, minMs: number, maxMs: number): number => {
     const v = str(name);
@@ -494,6 +516,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       nodeEnv === 'test' ? 'warn' : 'info',
     ),
+    logRequests,
     metrics: redisMetrics(),
     dataDir,
     ops: {

@@ -17,6 +17,10 @@ import type { ThrottlerRequest } from '@nestjs/throttler/dist/throttler.guard.in
 import { RateLimitedLogger } from '../common';
 import { HttpContext } from '../http';
 import { MetricsService } from '../metrics';
+import {
+  RATE_LIMIT_MODULE_OPTIONS,
+  type RateLimitModuleOptions,
+} from './rate-limit.module-definition';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const LOG_INTERVAL_MS = 10_000;
@@ -38,6 +42,7 @@ const LOG_INTERVAL_MS = 10_000;
 export class RateLimitGuard extends ThrottlerGuard {
   private readonly failures = new RateLimitedLogger(new Logger('RateLimit'), LOG_INTERVAL_MS);
   private readonly decisions;
+  private readonly enabled: boolean;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -46,13 +51,20 @@ export class RateLimitGuard extends ThrottlerGuard {
     reflector: Reflector,
     private readonly http: HttpContext,
     @Optional() metrics: MetricsService = MetricsService.standalone(),
+    @Optional() @Inject(RATE_LIMIT_MODULE_OPTIONS) moduleOptions?: RateLimitModuleOptions,
   ) {
     super(options, store, reflector);
+    this.enabled = moduleOptions?.enabled !== false;
     this.decisions = metrics.counter({
       name: 'rate_limit_total',
       help: 'Rate-limit decisions by result',
       labelNames: ['result'],
     });
+  }
+
+  /** `enabled: false` (`RATE_LIMIT=off`): every request passes, nothing is asked of Redis. */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.enabled ? super.canActivate(context) : true;
   }
 
   /**

@@ -30,7 +30,8 @@
  *   BENCH_ROUNDS=1 BENCH_DURATION_S=2 BENCH_PLATFORMS=fastify npm run bench:stack   # smoke
  *
  * Settings: BENCH_DURATION_S [5] and BENCH_WARMUP_S [1] per measured route; BENCH_ROUNDS [3];
- * BENCH_CONNECTIONS [50]; BENCH_PLATFORMS [fastify,express]; BENCH_VARIANTS [all but cost];
+ * BENCH_CONNECTIONS [50]; BENCH_PLATFORMS [fastify,express]; BENCH_VARIANTS [all but cost], and
+ * BENCH_VARIANTS_FASTIFY / BENCH_VARIANTS_EXPRESS for one platform (e.g. `ceiling,full,bare`);
  * BENCH_RATE_LIMIT [100000000/60s]; BENCH_APP_ROLE [all]; BENCH_RESULTS_FILE [stack-latest.md];
  * BENCH_MAX_RUN_S [1500].
  */
@@ -142,9 +143,12 @@ const ALL_VARIANTS: Variant[] = [
     env: { REDIS_REQUEST_COST: 'true' },
   },
 ];
-const VARIANTS = process.env.BENCH_VARIANTS
-  ? ALL_VARIANTS.filter((v) => process.env.BENCH_VARIANTS!.split(',').includes(v.id))
-  : ALL_VARIANTS.filter((v) => v.id !== 'cost');
+const pick = (list: string | undefined): Variant[] | undefined =>
+  list ? ALL_VARIANTS.filter((v) => list.split(',').includes(v.id)) : undefined;
+const VARIANTS = pick(process.env.BENCH_VARIANTS) ?? ALL_VARIANTS.filter((v) => v.id !== 'cost');
+/** BENCH_VARIANTS_FASTIFY / BENCH_VARIANTS_EXPRESS: another list for one platform (a shorter run). */
+const variantsFor = (p: Platform): Variant[] =>
+  pick(process.env[`BENCH_VARIANTS_${p.toUpperCase()}`]) ?? VARIANTS;
 
 // --- processes ---------------------------------------------------------------------------
 
@@ -212,9 +216,10 @@ async function withApp<T>(
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let info: Redis | undefined;
+  const t0 = performance.now();
   try {
     const url = `http://127.0.0.1:${port}`;
-    const deadline = performance.now() + READY_TIMEOUT_MS;
+    const deadline = t0 + READY_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`app exited ${child.exitCode}: ${stderr}`);
       if (performance.now() > deadline) throw new Error(`app not ready: ${stderr}`);
@@ -224,6 +229,9 @@ async function withApp<T>(
       if (ok) break;
       await sleep(50);
     }
+    console.log(
+      `  ${platform} ${JSON.stringify(env)}: ready in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     const redis = readServiceState(join(dataDir, 'embedded'), 'redis');
     if (!redis) throw new Error('no embedded redis-server state in DATA_DIR');
     info = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -235,7 +243,9 @@ async function withApp<T>(
     return await fn({ url, pid: child.pid!, info, logLines: countLines });
   } finally {
     info?.disconnect();
+    const t1 = performance.now();
     await stopChild(child, 15_000);
+    console.log(`  stopped in ${(performance.now() - t1).toFixed(0)} ms`);
     rmSync(logFile, { force: true });
   }
 }
@@ -419,17 +429,20 @@ function report(
     '| platform | variant | route | req/s (min–max) | p99 ms | × ceiling | × full stack | server CPU µs/req | Redis cmds/req | request log lines/req | non-2xx/errors % |',
   );
   L.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
-  const rows: { id: string; label: string; route: string }[] = [];
-  for (const v of VARIANTS) {
-    if (!v.env) rows.push({ id: v.id, label: v.label, route: '`GET /ceiling/1`' });
-    else {
-      rows.push({ id: v.id, label: v.label, route: '`GET /api/users/1`' });
-      if (v.id === 'full')
-        rows.push({ id: 'full:live', label: 'full stack', route: '`GET /health/live`' });
+  const rowsOf = (p: Platform) => {
+    const rows: { id: string; label: string; route: string }[] = [];
+    for (const v of variantsFor(p)) {
+      if (!v.env) rows.push({ id: v.id, label: v.label, route: '`GET /ceiling/1`' });
+      else {
+        rows.push({ id: v.id, label: v.label, route: '`GET /api/users/1`' });
+        if (v.id === 'full')
+          rows.push({ id: 'full:live', label: 'full stack', route: '`GET /health/live`' });
+      }
     }
-  }
+    return rows;
+  };
   for (const p of PLATFORMS) {
-    for (const r of rows) {
+    for (const r of rowsOf(p)) {
       const rr = runs(p, r.id);
       if (rr.length === 0) {
         L.push(`| ${p} | ${r.label} | ${r.route} | failed | | | | | | | |`);
@@ -472,7 +485,7 @@ function report(
   );
   L.push('|---|---|--:|--:|--:|');
   for (const p of PLATFORMS) {
-    for (const v of VARIANTS.filter((x) => x.off)) {
+    for (const v of variantsFor(p).filter((x) => x.off)) {
       const f = perRound(p, 'full', v.id, rps);
       const fc = perRound(p, 'full', v.id, cpuInv);
       const inv = perRound(p, v.id, 'full', rps);
@@ -507,11 +520,16 @@ function report(
 
   L.push('', '## Notes', '');
   L.push(
-    '- `full stack`: every request passes the platform’s request id, the HTTP histogram listener, nestjs-pino’s request logger (pino-http child logger and an AsyncLocalStorage store), the identity middleware (no credential: anonymous), the rate-limit guard (one EVALSHA of the sliding-window script) and, on the users route, the `@Cached` interceptor (one GET, a hit) with Redis command metrics on the ioredis tracing channel; the request log line is written at info. `/health/live` skips the guard (`@SkipThrottle`) and the log line, not the logger middleware, the histogram or the request id.',
-    '- The ceiling is the cache benchmark’s no-cache route: a Nest app with the HTTP histogram listener and the Redis module but no logger, no identity middleware, no guard and no Redis command per request; it is not the app without its features (that is `all five off`, which keeps the framework, request ids, the identity middleware, the cache read and the app’s other modules).',
+    '- `full stack`: every request passes the platform’s request id, the HTTP histogram listener, nestjs-pino’s request logger (pino-http child logger and an AsyncLocalStorage store), the session and identity middlewares (through @fastify/middie on Fastify; no cookie, no credential: anonymous, no Redis command), the rate-limit guard (one EVALSHA of the sliding-window script) and, on the users route, the `@Cached` interceptor (one GET, a hit) with Redis command metrics on the ioredis tracing channel; the request log line is written at info. `/health/live` skips the guard (`@SkipThrottle`) and the log line, not the logger middleware, the histogram or the request id.',
+    '- The ceiling is the cache benchmark’s no-cache route: a Nest app with the request id, the HTTP histogram listener, the Redis module and the cache module’s global interceptor (which lets the route through), but no logger, no session or identity middleware, no guard and no Redis command per request. It is not the app without its features: that is `all five off`, which keeps the framework, request ids, the session and identity middlewares, the cache read and the app’s other modules.',
     '- Redis cmds/req counts INFO commandstats of the app’s redis-server over the measured run (commands inside scripts included), the app’s background work (`APP_ROLE=all`: queue workers, feed and realtime readers) too.',
     '- Request ids cannot be turned off; they are in every variant, the ceiling included.',
-    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_WARMUP_S=${WARMUP_S} BENCH_ROUNDS=${ROUNDS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_PLATFORMS=${PLATFORMS.join(',')} BENCH_VARIANTS=${VARIANTS.map((v) => v.id).join(',')} BENCH_RATE_LIMIT=${RATE_LIMIT} BENCH_APP_ROLE=${APP_ROLE}.`,
+    `- Settings: BENCH_DURATION_S=${DURATION_S} BENCH_WARMUP_S=${WARMUP_S} BENCH_ROUNDS=${ROUNDS} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_PLATFORMS=${PLATFORMS.join(',')} ${PLATFORMS.map(
+      (p) =>
+        `variants on ${p}: ${variantsFor(p)
+          .map((v) => v.id)
+          .join(',')}`,
+    ).join('; ')}; BENCH_RATE_LIMIT=${RATE_LIMIT} BENCH_APP_ROLE=${APP_ROLE}.`,
   );
   if (meta.failures.length) L.push('', '## Failures', '', ...meta.failures.map((f) => `- ${f}`));
   return { md: L.join('\n') + '\n', fastifyFull };
@@ -533,7 +551,8 @@ async function main(): Promise<void> {
   for (const f of [APP_JS, CEILING_JS])
     if (!existsSync(f)) throw new Error(`${f} is missing: npm run bench:stack builds it`);
   if (PLATFORMS.length === 0) throw new Error('BENCH_PLATFORMS names no platform');
-  if (VARIANTS.length === 0) throw new Error('BENCH_VARIANTS names no variant');
+  if (PLATFORMS.some((p) => variantsFor(p).length === 0))
+    throw new Error('BENCH_VARIANTS (or BENCH_VARIANTS_<PLATFORM>) names no variant');
   copyLuaAssets();
   const machine = machineLine('coord', redisServerVersion());
   console.log(machine);
@@ -543,7 +562,7 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const p of rotate(PLATFORMS, round)) {
-        for (const v of rotate(VARIANTS, round)) {
+        for (const v of rotate(variantsFor(p), round)) {
           try {
             await runVariant(p, v, round, dataDir, results);
           } catch (err) {

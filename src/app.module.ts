@@ -126,7 +126,9 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: options.logStream ? [pinoOptions, options.logStream] : pinoOptions,
-          forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+          // LOG_REQUESTS=false: no request logger at all (no line per request, no request
+          // context or AsyncLocalStorage store); the app's own log lines are unchanged.
+          forRoutes: config.logRequests ? [{ path: '*path', method: RequestMethod.ALL }] : [],
         }),
         RedisModule.forRoot(redisOptions(config)),
         DatabaseModule.forRoot(databaseOptions(config)),

@@ -48,12 +48,13 @@ export function redisOptions(config: AppConfig): RedisModuleOptions {
 }
 
 /**
- * Redis command metrics and each request's Redis cost on or off; `/metrics` on `PORT`, or on `METRICS_PORT` alone (same `HOST`).
+ * The HTTP histogram, Redis command metrics and each request's Redis cost on or off; `/metrics` on `PORT`, or on `METRICS_PORT` alone (same `HOST`).
  */
 export function metricsOptions(config: AppConfig): MetricsModuleOptions {
   const listener =
     config.metricsPort === undefined ? {} : { port: config.metricsPort, host: config.host };
   return {
+    httpRequests: config.metrics.httpRequests,
     redisCommands: config.metrics.redisCommands,
     redisRequestCost: config.metrics.redisRequestCost,
     ...listener,
@@ -80,8 +81,8 @@ export function cacheOptions(config: AppConfig): CacheModuleOptions {
 }
 
 export function rateLimitOptions(config: AppConfig): RateLimitModuleOptions {
-  const { limit, windowMs, mode, maxLease } = config.rateLimit;
-  return { limit, windowMs, mode, maxLease };
+  const { enabled, limit, windowMs, mode, maxLease } = config.rateLimit;
+  return { enabled, limit, windowMs, mode, maxLease };
 }
 
 export function sessionOptions(config: AppConfig): SessionModuleOptions {

@@ -72,6 +72,7 @@ describe('loadConfig', () => {
 
   it('reads the rate limit: 100/60s exact by default; the approximate mode and its lease bound', () => {
     expect(loadConfig({}).rateLimit).toEqual({
+      enabled: true,
       limit: 100,
       windowMs: 60_000,
       mode: 'exact',
@@ -83,18 +84,24 @@ describe('loadConfig', () => {
         RATE_LIMIT_MODE: 'approximate',
         RATE_LIMIT_MAX_LEASE: '20',
       }).rateLimit,
-    ).toEqual({ limit: 5000, windowMs: 60_000, mode: 'approximate', maxLease: 20 });
+    ).toEqual({ enabled: true, limit: 5000, windowMs: 60_000, mode: 'approximate', maxLease: 20 });
     expect(problems({ RATE_LIMIT_MODE: 'fast' })[0]).toMatch(/^RATE_LIMIT_MODE must be/);
     expect(problems({ RATE_LIMIT_MAX_LEASE: '0' })[0]).toMatch(/^RATE_LIMIT_MAX_LEASE must be/);
   });
 
   it('reads the Redis command metrics switches: metrics on and per-request cost off by default; cost needs the metrics', () => {
-    expect(loadConfig({}).metrics).toEqual({ redisCommands: true, redisRequestCost: false });
+    expect(loadConfig({}).metrics).toEqual({
+      httpRequests: true,
+      redisCommands: true,
+      redisRequestCost: false,
+    });
     expect(loadConfig({ REDIS_REQUEST_COST: 'true' }).metrics).toEqual({
+      httpRequests: true,
       redisCommands: true,
       redisRequestCost: true,
     });
     expect(loadConfig({ REDIS_COMMAND_METRICS: 'false' }).metrics).toEqual({
+      httpRequests: true,
       redisCommands: false,
       redisRequestCost: false,
     });
@@ -102,6 +109,37 @@ describe('loadConfig', () => {
       'REDIS_REQUEST_COST=true needs REDIS_COMMAND_METRICS=true (it counts the traced commands)',
     ]);
     expect(problems({ REDIS_REQUEST_COST: 'maybe' })[0]).toMatch(/^REDIS_REQUEST_COST must be/);
+  });
+
+  it('reads the per-request switches: HTTP metrics and the request logger on by default, each can be turned off', () => {
+    const c = loadConfig({});
+    expect(c.metrics.httpRequests).toBe(true);
+    expect(c.logRequests).toBe(true);
+    expect(loadConfig({ HTTP_METRICS: 'false' }).metrics.httpRequests).toBe(false);
+    expect(loadConfig({ LOG_REQUESTS: 'false' }).logRequests).toBe(false);
+    expect(problems({ LOG_REQUESTS: 'false', REDIS_REQUEST_COST: 'true' })).toEqual([
+      'REDIS_REQUEST_COST=true needs LOG_REQUESTS=true (the cost is written on the request log line)',
+    ]);
+    expect(problems({ HTTP_METRICS: 'sometimes' })[0]).toMatch(/^HTTP_METRICS must be/);
+    expect(problems({ LOG_REQUESTS: '2' })[0]).toMatch(/^LOG_REQUESTS must be/);
+  });
+
+  it('reads RATE_LIMIT: 100/60s by default, a limit per window, or off', () => {
+    expect(loadConfig({}).rateLimit).toMatchObject({ enabled: true, limit: 100, windowMs: 60_000 });
+    expect(loadConfig({ RATE_LIMIT: '100000000/60s' }).rateLimit).toMatchObject({
+      enabled: true,
+      limit: 100_000_000,
+      windowMs: 60_000,
+    });
+    expect(loadConfig({ RATE_LIMIT: '5/2m' }).rateLimit).toMatchObject({
+      enabled: true,
+      limit: 5,
+      windowMs: 120_000,
+    });
+    expect(loadConfig({ RATE_LIMIT: 'off' }).rateLimit.enabled).toBe(false);
+    expect(loadConfig({ RATE_LIMIT: 'OFF' }).rateLimit.enabled).toBe(false);
+    expect(problems({ RATE_LIMIT: '0/60s' })[0]).toMatch(/^RATE_LIMIT must look like/);
+    expect(problems({ RATE_LIMIT: 'none' })[0]).toMatch(/^RATE_LIMIT must look like/);
   });
 
   it('reads Redis topologies: URL, separate cache URL, Cluster nodes, Sentinel', () => {

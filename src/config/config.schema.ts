@@ -34,7 +34,15 @@ export interface AppConfig {
    */
   trustProxy: false | number | string[];
   logLevel: LogLevel;
+  /**
+   * `LOG_REQUESTS`: the per-request logger (pino-http through nestjs-pino: a `request completed`
+   * line per request, and the request's id on every line logged while it runs). Off: neither,
+   * and no AsyncLocalStorage store per request.
+   */
+  logRequests: boolean;
   metrics: {
+    /** `http_request_duration_seconds` on every request (`HTTP_METRICS`). */
+    httpRequests: boolean;
     /** Redis command metrics from ioredis's tracing channel (`REDIS_COMMAND_METRICS`). */
     redisCommands: boolean;
     /**
@@ -113,11 +121,18 @@ export interface AppConfig {
   /** Bounds on what anonymous clients can create in the leaderboard (state role). */
   leaderboard: { maxBoards: number; maxEntries: number; idleTtlMs: number };
   /**
-   * Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`); `mode`
+   * Default per-client limit on every route (`RATE_LIMIT`, e.g. `100/60s`); `RATE_LIMIT=off`
+   * turns the route limiter off (`enabled: false`; limit and window keep their defaults). `mode`
    * (`RATE_LIMIT_MODE`): `exact` asks Redis on every request, `approximate` draws leases of at
    * most `maxLease` (`RATE_LIMIT_MAX_LEASE`) admissions and counts them locally.
    */
-  rateLimit: { limit: number; windowMs: number; mode: 'exact' | 'approximate'; maxLease: number };
+  rateLimit: {
+    enabled: boolean;
+    limit: number;
+    windowMs: number;
+    mode: 'exact' | 'approximate';
+    maxLease: number;
+  };
   cache: {
     /** Default fresh time of an entry. */
     defaultTtlMs: number;
@@ -228,14 +243,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`${name} must be true or false (got "${v}")`);
     return def;
   };
+  const logRequests = bool('LOG_REQUESTS', true);
   const redisMetrics = (): AppConfig['metrics'] => {
+    const httpRequests = bool('HTTP_METRICS', true);
     const redisCommands = bool('REDIS_COMMAND_METRICS', true);
     const redisRequestCost = bool('REDIS_REQUEST_COST', false);
     if (redisRequestCost && !redisCommands)
       problems.push(
         'REDIS_REQUEST_COST=true needs REDIS_COMMAND_METRICS=true (it counts the traced commands)',
       );
-    return { redisCommands, redisRequestCost };
+    if (redisRequestCost && !logRequests)
+      problems.push(
+        'REDIS_REQUEST_COST=true needs LOG_REQUESTS=true (the cost is written on the request log line)',
+      );
+    return { httpRequests, redisCommands, redisRequestCost };
   };
   const hostPorts = (name: string): { host: string; port: number }[] | undefined => {
     const v = str(name);
@@ -306,11 +327,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return { limit: Number(m[1]), windowMs: Number(m[2]) * UNIT[m[3] as keyof typeof UNIT] };
   };
-  const rateLimit = (): AppConfig['rateLimit'] => ({
-    ...limitPerWindow('RATE_LIMIT', '100/60s'),
-    mode: oneOf<'exact' | 'approximate'>('RATE_LIMIT_MODE', ['exact', 'approximate'], 'exact'),
-    maxLease: int('RATE_LIMIT_MAX_LEASE', 100, 1, 1_000_000),
-  });
+  const rateLimit = (): AppConfig['rateLimit'] => {
+    const mode = oneOf<'exact' | 'approximate'>(
+      'RATE_LIMIT_MODE',
+      ['exact', 'approximate'],
+      'exact',
+    );
+    const maxLease = int('RATE_LIMIT_MAX_LEASE', 100, 1, 1_000_000);
+    // `off` turns the route limiter off (benchmarks, or a gateway that limits instead).
+    if (/^(off|false)$/i.test(str('RATE_LIMIT') ?? ''))
+      return { enabled: false, limit: 100, windowMs: 60_000, mode, maxLease };
+    return { enabled: true, ...limitPerWindow('RATE_LIMIT', '100/60s'), mode, maxLease };
+  };
   /** A duration: milliseconds, or a number with ms, s, m, h or d (`15m`, `7d`). */
   const duration = (name: string, defMs: number, minMs: number, maxMs: number): number => {
     const v = str(name);
@@ -502,6 +530,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       nodeEnv === 'test' ? 'warn' : 'info',
     ),
+    logRequests,
     metrics: redisMetrics(),
     dataDir,
     ops: {

@@ -1,8 +1,15 @@
-import { Injectable, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  OnApplicationBootstrap,
+  Optional,
+  RequestMethod,
+} from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { UNMATCHED } from './metrics.constants';
+import { METRICS_MODULE_OPTIONS, type MetricsModuleOptions } from './metrics.module-definition';
 import { MetricsService } from './metrics.service';
 import { RedisCommandMetrics } from './redis-command-metrics';
 import { enterRedisRequestCost } from './redis-request-cost';
@@ -97,18 +104,27 @@ function toPattern(template: string): RegExp {
  * raised before any handler or middleware included — and records it when the response
  * finishes, labelled with its route template. The same listener starts counting the request's
  * Redis cost (src/metrics/redis-request-cost.ts, when `redisRequestCost` is on) before the
- * framework runs anything.
+ * framework runs anything. With `httpRequests: false` and no request cost it attaches nothing.
  */
 @Injectable()
 export class HttpRequestMetrics {
+  private readonly enabled: boolean;
+
   constructor(
     private readonly metrics: MetricsService,
     private readonly routes: RouteTemplates,
     private readonly redisCommands: RedisCommandMetrics,
-  ) {}
+    @Optional() @Inject(METRICS_MODULE_OPTIONS) options: MetricsModuleOptions = {},
+  ) {
+    this.enabled = options.httpRequests !== false;
+  }
 
   attach(server: Server): void {
     const redisCost = this.redisCommands.requestCost;
+    if (!this.enabled) {
+      if (redisCost) server.prependListener('request', (req) => enterRedisRequestCost(req));
+      return;
+    }
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       const start = process.hrtime.bigint();
       if (redisCost) enterRedisRequestCost(req);

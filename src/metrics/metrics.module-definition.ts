@@ -17,6 +17,11 @@ export interface MetricsModuleOptions {
   /** Address of that listener. Default `127.0.0.1`. */
   host?: string;
   /**
+   * `http_request_duration_seconds{method,route,status_code}` on every request (a `request`
+   * listener on the Node server, {@link HttpRequestMetrics}). Default true.
+   */
+  httpRequests?: boolean;
+  /**
    * Redis command metrics (`redis_command_duration_seconds`, `redis_command_errors_total`) from
    * ioredis's tracing channel. Default true.
    */

@@ -83,6 +83,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   private readonly plans = new WeakMap<object, WeakMap<object, RoutePlan[]>>();
   private readonly keyMemo = new Map<string, string>();
   private readonly leases: RateLimitLeases | undefined;
+  private readonly enabled: boolean;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -96,6 +97,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly moduleOptions: RateLimitModuleOptions | undefined = undefined,
   ) {
     super(options, store, reflector);
+    this.enabled = moduleOptions?.enabled !== false;
     this.decisions = metrics.counter({
       name: 'rate_limit_total',
       help: 'Rate-limit decisions by result',
@@ -106,8 +108,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (moduleOptions?.mode === 'approximate') this.leases = new RateLimitLeases();
   }
 
+  /** `enabled: false` (`RATE_LIMIT=off`): every request passes, nothing is asked of Redis. */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (await this.shouldSkip(context)) return true;
+    if (!this.enabled || (await this.shouldSkip(context))) return true;
     let ok = true;
     for (const p of this.plan(context)) {
       if (p.skip || (p.throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;

@@ -8,6 +8,12 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
  * RateLimitModule.forRoot({ limit: 100, windowMs: 60_000 })
  */
 export interface RateLimitModuleOptions {
+  /**
+   * The limit on routes (the global guard). Default true; false lets every request through
+   * without asking Redis (`@Throttle` routes included). The storage stays available to
+   * callers that count on their own (login throttling).
+   */
+  enabled?: boolean;
   /** Requests per window, per client and route. */
   limit: number;
   /** Sliding window length. */

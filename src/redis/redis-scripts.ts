@@ -1,4 +1,4 @@
-import { Command } from 'ioredis';
+import { Command, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -53,12 +53,38 @@ export function defineScripts(client: RedisClient, scripts: LuaScript[]): void {
 /** Replies as strings, as the commands `defineCommand` adds have them. */
 const UTF8_REPLIES = { replyEncoding: 'utf8' as const };
 
+type Socket = Redis['stream'];
+/** Connections whose writes {@link coalesceWrites} holds until the next tick. */
+const corked = new WeakSet<Socket>();
+const uncork = (socket: Socket): void => {
+  corked.delete(socket);
+  socket.uncork();
+};
+
+/**
+ * Holds a standalone/Sentinel connection's writes until the current tick ends (`cork`, then
+ * `uncork` on `process.nextTick`), so that commands sent in one tick leave in one `writev`:
+ * when one read answers many lock holders, their next commands go out together instead of one
+ * syscall each. Order is kept (one socket, first in first out), nothing waits for a later
+ * event-loop turn, and a command refused or queued offline by the client is not affected.
+ * Cluster clients write to node connections of their own: left as they are.
+ */
+function coalesceWrites(client: RedisClient): void {
+  if (!(client instanceof Redis) || client.status !== 'ready') return;
+  const socket = client.stream;
+  if (!socket || corked.has(socket)) return;
+  socket.cork();
+  corked.add(socket);
+  process.nextTick(uncork, socket);
+}
+
 /**
  * A script sent by itself on the client's connection, never auto-pipelined: `EVALSHA`, and
  * `EVAL` (which loads it again) when the server answers NOSCRIPT (after a restart, a `SCRIPT
  * FLUSH`, on a new Cluster node). It goes through the client's own `sendCommand`, so the stall
  * breaker, the command timeout, Cluster routing and the command metrics (which name it from
- * its SHA1) apply as to any command.
+ * its SHA1) apply as to any command. Scripts sent in the same tick share one socket write
+ * (see {@link coalesceWrites}).
  *
  * Why not the client's `defineCommand` method: on an auto-pipelining client (the `state` role)
  * every call of a defined command goes into an auto-pipeline, and ioredis builds a `Pipeline`
@@ -81,6 +107,7 @@ export class DirectScript {
   /** Runs the script with its keys, then its arguments, in one array (KEYS first). */
   run(client: RedisClient, keysAndArgs: (string | number)[]): Promise<unknown> {
     const { numberOfKeys, lua } = this.script;
+    coalesceWrites(client);
     const sent = client.sendCommand(
       new Command('evalsha', [this.sha, numberOfKeys, ...keysAndArgs], UTF8_REPLIES),
     ) as Promise<unknown>;

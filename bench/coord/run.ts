@@ -21,7 +21,8 @@
  *   (not reached), BENCH_RL_LOW_LIMIT [1000] (the limit-reached run), BENCH_HTTP_WARMUP_S [2],
  *   BENCH_CONNECTIONS [50] autocannon connections.
  * - BENCH_SCENARIOS [locks,using,ratelimit,limited]; BENCH_MAX_RUN_S [1200], a watchdog that
- *   ends the whole run.
+ *   ends the whole run; BENCH_RESULTS_FILE [coord-latest.md] in bench/results (a run of some
+ *   scenarios only should not replace the complete table: e.g. coord-locks-latest.md).
  */
 import autocannon from 'autocannon';
 import { join } from 'node:path';
@@ -602,7 +603,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(`${md}\n`);
-  log(`wrote ${writeResults('coord-latest.md', md)}`);
+  log(`wrote ${writeResults(process.env.BENCH_RESULTS_FILE ?? 'coord-latest.md', md)}`);
 }
 
 main().then(

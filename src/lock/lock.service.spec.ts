@@ -154,6 +154,17 @@ describe('LockService', () => {
     await redis.del(locks.lockKey('extend'));
   });
 
+  it('runs its scripts again after Redis has forgotten them (restart, SCRIPT FLUSH)', async () => {
+    await (await locks.acquire('flushed')).release();
+    await redis.script('FLUSH');
+    const handle = await locks.acquire('flushed', { ttl: 1_000 });
+    await handle.extend(30_000);
+    expect(await redis.pttl(locks.lockKey('flushed'))).toBeGreaterThan(1_000);
+    await redis.script('FLUSH');
+    expect(await handle.release()).toBe(true);
+    expect(await redis.exists(locks.lockKey('flushed'))).toBe(0);
+  });
+
   it('fires the signal when the lease runs out before an extension gets through', async () => {
     const handle = await locks.acquire('lease', { ttl: 150 }); // never extended
     const reason = await aborted(handle.signal);

@@ -1,3 +1,5 @@
+import { Command, Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RedisClient } from './redis.constants';
@@ -46,4 +48,79 @@ export function defineScripts(client: RedisClient, scripts: LuaScript[]): void {
     if (typeof (client as unknown as Record<string, unknown>)[s.name] === 'function') continue;
     client.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
   }
+}
+
+/** Replies as strings, as the commands `defineCommand` adds have them. */
+const UTF8_REPLIES = { replyEncoding: 'utf8' as const };
+
+type Socket = Redis['stream'];
+/** Connections whose writes {@link coalesceWrites} holds until the next tick. */
+const corked = new WeakSet<Socket>();
+const uncork = (socket: Socket): void => {
+  corked.delete(socket);
+  socket.uncork();
+};
+
+/**
+ * Holds a standalone/Sentinel connection's writes until the current tick ends (`cork`, then
+ * `uncork` on `process.nextTick`), so that commands sent in one tick leave in one `writev`:
+ * when one read answers many lock holders, their next commands go out together instead of one
+ * syscall each. Order is kept (one socket, first in first out), nothing waits for a later
+ * event-loop turn, and a command refused or queued offline by the client is not affected.
+ * Cluster clients write to node connections of their own: left as they are.
+ */
+function coalesceWrites(client: RedisClient): void {
+  if (!(client instanceof Redis) || client.status !== 'ready') return;
+  const socket = client.stream;
+  if (!socket || corked.has(socket)) return;
+  socket.cork();
+  corked.add(socket);
+  process.nextTick(uncork, socket);
+}
+
+/**
+ * A script sent by itself on the client's connection, never auto-pipelined: `EVALSHA`, and
+ * `EVAL` (which loads it again) when the server answers NOSCRIPT (after a restart, a `SCRIPT
+ * FLUSH`, on a new Cluster node). It goes through the client's own `sendCommand`, so the stall
+ * breaker, the command timeout, Cluster routing and the command metrics (which name it from
+ * its SHA1) apply as to any command. Scripts sent in the same tick share one socket write
+ * (see {@link coalesceWrites}).
+ *
+ * Why not the client's `defineCommand` method: on an auto-pipelining client (the `state` role)
+ * every call of a defined command goes into an auto-pipeline, and ioredis builds a `Pipeline`
+ * object per batch, copies every defined command onto it and writes it from a `setImmediate`.
+ * For a short chain of dependent round trips (a lock's acquire, then its release) that costs
+ * more client CPU and garbage than the write it saves: measured in bench:coord (see
+ * bench/results/coord-locks-profile.md).
+ *
+ * @example
+ * const acquire = new DirectScript(loadLuaScripts(dir).find((s) => s.name === 'lockAcquire')!);
+ * const fence = (await acquire.run(redis, [key, fenceKey, token, ttl, fenceTtl])) as number;
+ */
+export class DirectScript {
+  readonly sha: string;
+
+  constructor(readonly script: LuaScript) {
+    this.sha = createHash('sha1').update(script.lua).digest('hex');
+  }
+
+  /** Runs the script with its keys, then its arguments, in one array (KEYS first). */
+  run(client: RedisClient, keysAndArgs: (string | number)[]): Promise<unknown> {
+    const { numberOfKeys, lua } = this.script;
+    coalesceWrites(client);
+    const sent = client.sendCommand(
+      new Command('evalsha', [this.sha, numberOfKeys, ...keysAndArgs], UTF8_REPLIES),
+    ) as Promise<unknown>;
+    return sent.catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.sendCommand(
+        new Command('eval', [lua, numberOfKeys, ...keysAndArgs], UTF8_REPLIES),
+      );
+    });
+  }
+}
+
+/** The scripts of a folder, each sent with {@link DirectScript}, by name. */
+export function loadDirectScripts(dir: string): Map<string, DirectScript> {
+  return new Map(loadLuaScripts(dir).map((s) => [s.name, new DirectScript(s)]));
 }

@@ -244,6 +244,24 @@ describeOnPlatforms('@WithLock endpoints', (t) => {
     expect(text).toMatch(/lock_acquire_total\{result="acquired"\} [1-9]/);
     expect(text).toMatch(/lock_acquire_total\{result="contended"\} [1-9]/);
   });
+
+  it('counts a lease that ran out while held in lock_lost_total, even when nobody watched its signal', async () => {
+    const lostTotal = async () =>
+      Number(/^lock_lost_total (\d+)$/m.exec((await http(`${t.url}/metrics`)).text)?.[1]);
+    const locks = t.app.get(LockService);
+    const before = await lostTotal();
+    const h = await locks.acquire(`lost:${process.hrtime.bigint()}`, { ttl: 100 }); // never extended, signal never read
+    await sleep(150);
+    expect(h.lost).toBe(true);
+    expect(h.signal.aborted).toBe(true);
+    await h.release();
+    expect(await lostTotal()).toBe(before + 1);
+
+    const kept = await locks.acquire(`kept:${process.hrtime.bigint()}`, { ttl: 5_000 });
+    await kept.release();
+    expect(kept.lost).toBe(false); // a lease released in time is not lost, then or later
+    expect(await lostTotal()).toBe(before + 1);
+  });
 });
 
 describe.each(PLATFORMS)('locks with Redis stopped on %s', (platform) => {

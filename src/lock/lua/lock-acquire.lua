@@ -12,12 +12,19 @@
 -- failover that lost writes, a new key prefix against the same database): the next token is
 -- still above every token issued before, as long as the server clock does not go back. It
 -- also lets the last-token key expire, so no resource leaves a key behind for ever.
+--
+-- The floor is written and the last token read in one command (SET ... GET, Redis >= 6.2);
+-- only when the last token is not below the floor (two acquisitions within a microsecond, a
+-- clock that went back) is last + 1 written over it. The script is atomic: nobody sees the
+-- floor in between.
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return 0
 end
 local t = redis.call('TIME')
-local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local token = math.max(last + 1, floor)
-redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ARGV[3])
+local token = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ARGV[3], 'GET') or '0')
+if last >= token then
+  token = last + 1
+  redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ARGV[3])
+end
 return token

@@ -143,8 +143,21 @@ function guardedSend(
     }
   }
   breaker?.watch(command, () => probeCommand(client));
-  return (scope ? withRedisCommandScope(scope, send) : send()) as Promise<unknown>;
+  const sent = (scope ? withRedisCommandScope(scope, send) : send()) as Promise<unknown>;
+  // ioredis traces a command only when it writes it. One it refuses or queues without writing
+  // (status `connecting` with no offline queue, `end`, an offline queue flushed on close or
+  // timed out) never reaches the tracing channel: count it as refused when it fails unwritten.
+  if (scope?.observer && !command.isTraced && !command[PROBE] && !watchedUnwritten.has(command)) {
+    watchedUnwritten.add(command);
+    command.promise.catch(() => {
+      if (!command.isTraced) scope.observer?.refused(scope, command.name, command.args[0]);
+    });
+  }
+  return sent;
 }
+
+/** Commands whose unwritten failure is already watched (ioredis may pass one through sendCommand again). */
+const watchedUnwritten = new WeakSet<Command>();
 
 function probeCommand(client: RedisClient): Promise<unknown> {
   return sendDespiteStall(client, 'ping', []);

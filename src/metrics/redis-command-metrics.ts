@@ -223,7 +223,9 @@ function unsubscribe(): void {
  *   script loaded by `loadLuaScripts` add `script` (its name, e.g. `cacheRead`); unknown
  *   scripts have no `script` label.
  * - Errors: error replies and lost connections, and commands refused without being sent while
- *   the server is known to be down or stalled (the stall breaker); those have no duration.
+ *   the server is known to be down or stalled (the stall breaker) or that ioredis failed
+ *   without writing them (not writable, offline queue flushed or timed out); those have no
+ *   duration.
  *   NOSCRIPT (answered by ioredis with EVAL) is not counted.
  *
  * Each app counts its own clients' commands in its own registry; the channel is subscribed

@@ -1,26 +1,6 @@
-import { Writable } from 'node:stream';
 import { eventually, http } from '../support/app';
+import { LogCapture } from '../support/log-capture';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
-
-/** Collects the app's log lines (JSON) instead of printing them. */
-class LogCapture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      try {
-        this.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not JSON
-      }
-    }
-    done();
-  }
-  requestLines(id: string): Record<string, unknown>[] {
-    return this.lines.filter((l) => (l.req as { id?: string } | undefined)?.id === id);
-  }
-}
 
 // nestjs-pino keeps one root logger per process: every app of this file writes to the stream
 // the first one was given, so the file shares one capture and tells requests apart by id.

@@ -1,21 +1,6 @@
-import { Writable } from 'node:stream';
 import { eventually, http } from '../support/app';
+import { LogCapture } from '../support/log-capture';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
-
-/** Collects the app's log lines (JSON). */
-class LogCapture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      try {
-        this.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not JSON
-      }
-    }
-    done();
-  }
-}
 
 // nestjs-pino keeps one root logger per process (see logs.e2e-spec.ts): one capture per file.
 const logs = new LogCapture();

@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import { RedisDiagnostics } from '../../src/ops';
+import { RedisDiagnostics, type SlowlogEntry } from '../../src/ops';
 import { RedisClient, RedisService } from '../../src/redis';
 import { createTestApp, http, isClusterRun, PLATFORMS, TestApp, testPrefix } from '../support/app';
 import { issueTokens, logIn, SEEDED_USERS } from '../support/credentials';
@@ -39,15 +39,6 @@ function mastersOf(client: RedisClient): string[] {
     .nodes('master')
     .map((n) => `${n.options.host}:${n.options.port}`)
     .sort();
-}
-
-interface SlowEntry {
-  id: number;
-  at: string;
-  durationMicros: number;
-  command: string[];
-  client: string;
-  clientName: string;
 }
 
 describeOnPlatforms('admin Redis diagnostics', (t) => {
@@ -99,7 +90,7 @@ describeOnPlatforms('admin Redis diagnostics', (t) => {
     await state.eval(BUSY_SCRIPT, 1, marker, 30_000);
     const res = await http(`${t.url}/api/admin/redis/slowlog?count=128`, { headers: admin });
     expect(res.status).toBe(200);
-    const servers = res.body.servers as { addr: string; entries: SlowEntry[] }[];
+    const servers = res.body.servers as { addr: string; entries: SlowlogEntry[] }[];
     expect(servers).toHaveLength(isClusterRun() ? 3 : 1);
     const seen = servers.flatMap((s) =>
       s.entries.filter((e) => e.command.includes(marker)).map((e) => ({ addr: s.addr, e })),
@@ -313,7 +304,7 @@ describe.each(PLATFORMS)('admin Redis diagnostics on a private cache server on %
     expect(slow.body.servers).toHaveLength(1);
     const [server] = slow.body.servers;
     expect(server.addr).toBe(`127.0.0.1:${cache.port}`);
-    const entry = (server.entries as SlowEntry[]).find((e) => e.command[0] === 'DEBUG');
+    const entry = (server.entries as SlowlogEntry[]).find((e) => e.command[0] === 'DEBUG');
     expect(entry).toMatchObject({ command: ['DEBUG', 'SLEEP', '0.05'] });
     expect(entry!.durationMicros).toBeGreaterThanOrEqual(50_000);
     expect(server.thresholdMicros).toBe(10_000);

@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { getRedisToken } from '../../src/redis';
 import { createTestApp, eventually, http, TestApp, testPrefix } from '../support/app';
 import { PLATFORMS } from '../support/app';
+import { LogCapture } from '../support/log-capture';
 import { startRedisServer, TestRedis } from '../support/redis';
 
 /** Sum of the samples of one metric whose labels include all of `labels`. */
@@ -15,26 +15,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     if (want.every((w) => have.includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-/** The app's JSON log lines. */
-class LogCapture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      try {
-        this.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not JSON
-      }
-    }
-    done();
-  }
-  completed(id: string): Record<string, unknown> | undefined {
-    return this.lines.find(
-      (l) => (l.req as { id?: string } | undefined)?.id === id && l.msg === 'request completed',
-    );
-  }
 }
 
 // nestjs-pino keeps one root logger per process: both apps of this file write to the first

@@ -220,7 +220,7 @@ function unsubscribe(): void {
  *   connections built by libraries, such as BullMQ's) count as `role="other"`, in every app of
  *   the process that measures.
  * - `command`: the command name in lower case, never keys or arguments; EVALSHA and EVAL of a
- *   script loaded by `loadLuaScripts` add `script` (its name, e.g. `cacheRead`); unknown
+ *   script loaded by `loadLuaScripts` add `script` (its name, e.g. `slidingWindow`); unknown
  *   scripts have no `script` label.
  * - Errors: error replies and lost connections, and commands refused without being sent while
  *   the server is known to be down or stalled (the stall breaker) or that ioredis failed

@@ -39,6 +39,7 @@ import {
   writeResults,
 } from '../lib/runner';
 import { median, num, sleep } from '../lib/util';
+import { checkWiring, credentialHeaders, CredentialSpec, getJson, serverStats } from './client';
 import type { Stack } from './server';
 
 // --- settings ------------------------------------------------------------------------------
@@ -59,17 +60,9 @@ const PLATFORMS = (process.env.BENCH_PLATFORMS ?? 'fastify,express')
   .map((s) => s.trim())
   .filter((s): s is Platform => s === 'fastify' || s === 'express');
 
-/** How a variant's requests prove who they are. */
-type Credential = 'none' | 'bearer' | 'cookie';
-
-interface Variant {
-  id: string;
+interface Variant extends CredentialSpec {
   label: string;
   stack: Stack;
-  path: string;
-  credential: Credential;
-  /** the cookie that carries the session (cookie variants) */
-  cookieName?: string;
   platforms: Platform[];
   /** counted against the targets (authenticated ≥ 0.9× public, one Redis command) */
   target: boolean;
@@ -177,50 +170,6 @@ interface Sample {
 const samples = new Map<string, Sample[]>(); // `${platform}:${variant}`
 const keyOf = (p: Platform, v: string): string => `${p}:${v}`;
 
-async function getJson<T>(
-  url: string,
-  init: RequestInit = {},
-): Promise<{ body: T; res: Response }> {
-  if (new URL(url).hostname !== '127.0.0.1') throw new Error('traffic goes to 127.0.0.1 only');
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${res.status}`);
-  return { body: (await res.json()) as T, res };
-}
-
-/** Logs user 1 in on the server and returns the request headers of the variant's credential. */
-async function credentialHeaders(url: string, v: Variant): Promise<Record<string, string>> {
-  if (v.credential === 'none') return {};
-  const { body, res } = await getJson<{ bearer?: string }>(`${url}/bench/credentials`, {
-    method: 'POST',
-  });
-  if (v.credential === 'bearer') {
-    if (!body.bearer) throw new Error('no bearer token issued');
-    return { authorization: `Bearer ${body.bearer}` };
-  }
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .find((c) => c.startsWith(`${v.cookieName}=`));
-  if (!cookie) throw new Error(`no ${v.cookieName} cookie set`);
-  return { cookie };
-}
-
-/** The route answers 200 with the credential, and refuses (401) without it when protected. */
-async function checkWiring(
-  url: string,
-  v: Variant,
-  headers: Record<string, string>,
-): Promise<void> {
-  const ok = await fetch(`${url}${v.path}`, { headers, signal: AbortSignal.timeout(10_000) });
-  await ok.arrayBuffer();
-  if (ok.status !== 200) throw new Error(`${v.id}: GET ${v.path} with credential → ${ok.status}`);
-  if (v.credential === 'none') return;
-  const anon = await fetch(`${url}${v.path}`, { signal: AbortSignal.timeout(10_000) });
-  await anon.arrayBuffer();
-  if (anon.status !== 401)
-    throw new Error(`${v.id}: GET ${v.path} without credential → ${anon.status}, expected 401`);
-}
-
 function load(
   url: string,
   headers: Record<string, string>,
@@ -256,9 +205,6 @@ async function monitorRequests(
   });
   return { requests: count, sent, inScripts };
 }
-
-const serverStats = async (url: string): Promise<{ cpuMs: number; served: number }> =>
-  (await getJson<{ cpuMs: number; served: number }>(`${url}/bench/stats`)).body;
 
 async function measure(p: Platform, v: Variant, round: number): Promise<Sample> {
   const redis = await startPrivateRedis('nrp-auth-redis-');

@@ -8,6 +8,8 @@
  * - GET /cm/:id       the same loader behind @nestjs/cache-manager's CacheInterceptor (@keyv/redis)
  * - GET /ceiling/:id  the same JSON built at once: no cache, no loader delay (framework ceiling)
  * - GET /bench/loads  loader calls so far and the process's CPU ms; POST /bench/reset zeroes calls
+ * - POST /bench/command-metrics/on|off|noop  switches Redis command metrics in this process
+ *   (for the paired measurement of their overhead, bench/cache/metrics-paired.ts)
  *
  * Environment (set by run.ts): REDIS_URL (a private redis-server), HTTP_PLATFORM,
  * CACHE_L1_MAX_ENTRIES, CACHE_AUTO_PIPELINING, REDIS_COMMAND_METRICS, REDIS_REQUEST_COST,
@@ -36,7 +38,15 @@ import { cacheOptions, metricsOptions, redisOptions } from '../../src/app.option
 import { CacheModule, Cached } from '../../src/cache';
 import type { AppConfig } from '../../src/config';
 import { createHttpAdapter, HttpModule, expressRequestId } from '../../src/http';
-import { HttpRequestMetrics, MetricsModule } from '../../src/metrics';
+import {
+  HttpRequestMetrics,
+  MetricsModule,
+  MetricsService,
+  REDIS_COMMAND_DURATION,
+  REDIS_COMMAND_ERRORS,
+  RedisCommandMetrics,
+} from '../../src/metrics';
+import diagnostics from 'node:diagnostics_channel';
 import type { Server } from 'node:http';
 import { RedisModule } from '../../src/redis';
 import { benchConfig, privateRedisUrl, runServer, serveUntilStopped } from '../lib/server';
@@ -75,6 +85,46 @@ class Loader {
 }
 const loader = new Loader();
 
+/** The states of Redis command metrics the paired benchmark switches between. */
+type CommandMetricsState = 'on' | 'off' | 'noop';
+
+/** Set in main(): switches this app's Redis command metrics (see commandMetricsSwitch). */
+let switchCommandMetrics: ((state: CommandMetricsState) => void) | undefined;
+
+const noop = (): void => undefined;
+const commandChannel = diagnostics.tracingChannel('ioredis:command');
+
+/**
+ * Switches the app's Redis command metrics at run time: `on` and `off` as if the app had started
+ * with REDIS_COMMAND_METRICS=true or false (off unsubscribes the tracing channel and clears the
+ * clients' observer, RedisCommandMetrics' shutdown path; on registers them again); `noop`
+ * (diagnostic) leaves them off and subscribes handlers that do nothing to the same channel, so
+ * ioredis and Node do their tracing work (trace context, traced promise) without ours.
+ */
+function commandMetricsSwitch(app: INestApplication): (state: CommandMetricsState) => void {
+  const commandMetrics = app.get(RedisCommandMetrics);
+  const registry = app.get(MetricsService).registry;
+  if (!commandMetrics.enabled) throw new Error('start the server with REDIS_COMMAND_METRICS on');
+  let current: CommandMetricsState = 'on';
+  const setNoop = (on: boolean): void => {
+    for (const ch of [commandChannel.start, commandChannel.asyncEnd, commandChannel.error])
+      if (on) ch.subscribe(noop);
+      else ch.unsubscribe(noop);
+  };
+  return (state) => {
+    if (state === current) return;
+    if (current === 'on') commandMetrics.onApplicationShutdown();
+    if (current === 'noop') setNoop(false);
+    current = state;
+    if (state === 'noop') setNoop(true);
+    if (state === 'on') {
+      registry.removeSingleMetric(REDIS_COMMAND_DURATION);
+      registry.removeSingleMetric(REDIS_COMMAND_ERRORS);
+      commandMetrics.onModuleInit();
+    }
+  };
+}
+
 @Controller()
 class BenchController {
   @Get('ours/:id')
@@ -107,6 +157,15 @@ class BenchController {
   loads(): { loads: number; cpuMs: number } {
     const cpu = process.cpuUsage();
     return { loads: loader.calls, cpuMs: (cpu.user + cpu.system) / 1000 };
+  }
+
+  @Post('bench/command-metrics/:state')
+  @HttpCode(200)
+  commandMetrics(@Param('state') state: string): { state: string } {
+    if (!switchCommandMetrics || (state !== 'on' && state !== 'off' && state !== 'noop'))
+      throw new Error(`command metrics: unknown state ${state}`);
+    switchCommandMetrics(state);
+    return { state };
   }
 
   @Post('bench/reset')
@@ -152,6 +211,7 @@ async function main(): Promise<void> {
   // The request listener of the real app (HTTP histogram, and each request's Redis cost when
   // Redis command metrics are on), as configureApp() attaches it.
   app.get(HttpRequestMetrics).attach(app.getHttpServer() as Server);
+  switchCommandMetrics = commandMetricsSwitch(app);
   if (config.httpPlatform === 'express') {
     // What configureApp() adds on Express (the Fastify adapter does it in createHttpAdapter).
     const express = app as NestExpressApplication;

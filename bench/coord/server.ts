@@ -11,13 +11,25 @@
  * - `none`     no limiter
  * All three have the same other modules (Config, Redis, Metrics, Http).
  * GET /bench/stats (never throttled): /hello responses so far (any status) and process CPU ms.
+ * For the paired diagnostic (ratelimit-paired.ts), the same handler also answers GET /skip
+ * (`@SkipThrottle()`: a global limiter's guard runs and skips) and GET /noop-guard (behind a
+ * route guard that only returns `true` from an async `canActivate`).
  *
  * Environment (set by run.ts): REDIS_URL (a private redis-server), BENCH_LIMITER,
  * BENCH_RL_LIMIT, BENCH_RL_WINDOW_MS.
  */
 import 'reflect-metadata';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { Controller, Get, INestApplication, Module, Type } from '@nestjs/common';
+import {
+  CanActivate,
+  Controller,
+  Get,
+  INestApplication,
+  Injectable,
+  Module,
+  Type,
+  UseGuards,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SkipThrottle, ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -34,10 +46,30 @@ type Limiter = 'ours' | 'approx' | 'nestlab' | 'none';
 
 let served = 0;
 
+/** A guard that does nothing: what Nest's guard pipeline costs a route by itself. */
+@Injectable()
+class NoopGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
   @Get('hello')
   hello(): { hello: string } {
+    return { hello: 'world' };
+  }
+
+  @Get('skip')
+  @SkipThrottle()
+  skip(): { hello: string } {
+    return { hello: 'world' };
+  }
+
+  @Get('noop-guard')
+  @UseGuards(NoopGuard)
+  noopGuard(): { hello: string } {
     return { hello: 'world' };
   }
 

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:ratelimit:paired`: where a rate-limited request's cost goes (issue 13), measured
+ * paired in one server process (bench/lib/paired.ts). bench:coord compares the limited route with
+ * a no-limiter server in another process; that ratio (0.58× in its last run) mixes Nest's guard
+ * pipeline, the limiter's own work and the machine's run-to-run spread. Here:
+ *
+ * - the no-limiter server: `/hello` (no guard) against `/noop-guard` (a route guard whose async
+ *   `canActivate` only returns true): what the guard pipeline costs by itself;
+ * - our limiter's server, exact and approximate mode: `/skip` (`@SkipThrottle()`: the global
+ *   guard runs and skips) against `/hello` (limited, limit never reached): the limiter's own
+ *   work on top of the pipeline.
+ *
+ * Environment: BENCH_ROUNDS [12], BENCH_BLOCK_S [3], BENCH_WARMUP_S [2] per route,
+ * BENCH_CONNECTIONS [50], BENCH_LIMITERS [none,ours,approx], BENCH_RESULTS_FILE
+ * [coord-ratelimit-paired.md].
+ */
+import type { ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { measureBlock, pairedRounds, percent, summarizePaired, times } from '../lib/paired';
+import {
+  copyLuaAssets,
+  installCleanupHandlers,
+  machineLine,
+  startChild,
+  startPrivateRedis,
+  stopChild,
+  writeResults,
+} from '../lib/runner';
+import { num } from '../lib/util';
+
+const ROUNDS = Math.round(num('BENCH_ROUNDS', 12, 2));
+const BLOCK_S = num('BENCH_BLOCK_S', 3, 0.5);
+const WARMUP_S = num('BENCH_WARMUP_S', 2, 0);
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
+const RESULTS_FILE = process.env.BENCH_RESULTS_FILE?.trim() || 'coord-ratelimit-paired.md';
+
+interface Setup {
+  limiter: 'none' | 'ours' | 'approx';
+  label: string;
+  reference: string;
+  compared: string;
+  question: string;
+}
+
+const SETUPS: Setup[] = [
+  {
+    limiter: 'none',
+    label: 'no limiter',
+    reference: '/hello',
+    compared: '/noop-guard',
+    question: 'a do-nothing async route guard vs no guard (the guard pipeline)',
+  },
+  {
+    limiter: 'ours',
+    label: 'ours, exact',
+    reference: '/skip',
+    compared: '/hello',
+    question: 'limited vs `@SkipThrottle()` (the limiter’s own work, 1 EVALSHA per request)',
+  },
+  {
+    limiter: 'approx',
+    label: 'ours, approximate',
+    reference: '/skip',
+    compared: '/hello',
+    question: 'limited vs `@SkipThrottle()` (the limiter’s own work, local leases)',
+  },
+];
+const WANTED = (process.env.BENCH_LIMITERS ?? 'none,ours,approx').split(',').map((s) => s.trim());
+
+const SERVER_JS = join(__dirname, 'server.js');
+
+installCleanupHandlers();
+
+async function measure(setup: Setup): Promise<string> {
+  const redis = await startPrivateRedis('nrp-coord-redis-');
+  let child: ChildProcess | undefined;
+  try {
+    const started = await startChild(SERVER_JS, {
+      REDIS_URL: redis.url,
+      BENCH_LIMITER: setup.limiter,
+      BENCH_RL_LIMIT: '10000000',
+      BENCH_RL_WINDOW_MS: '5000',
+    });
+    child = started.child;
+    const { url } = started;
+    const cpuMs = async (): Promise<number> => {
+      const res = await fetch(`${url}/bench/stats`, { signal: AbortSignal.timeout(10_000) });
+      return ((await res.json()) as { cpuMs: number }).cpuMs;
+    };
+    const block = (path: string, durationS: number) =>
+      measureBlock({ url: `${url}${path}`, connections: CONNECTIONS, durationS }, cpuMs);
+    const paths = [setup.reference, setup.compared];
+    if (WARMUP_S > 0) for (const p of paths) await block(p, WARMUP_S);
+    const blocks = await pairedRounds(paths, ROUNDS, async (path, round) => {
+      const b = await block(path, BLOCK_S);
+      console.log(
+        `  ${setup.label} round ${round + 1}/${ROUNDS} ${path.padEnd(11)}: ` +
+          `${Math.round(b.reqPerSec)} req/s, ${b.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
+      );
+      return b;
+    });
+    const s = summarizePaired(blocks.get(setup.compared) ?? [], blocks.get(setup.reference) ?? []);
+    const [r1, r2, r3] = s.reqPerSecRatio;
+    const [c1, c2, c3] = s.cpuRatio;
+    return (
+      `| ${setup.label} | ${setup.question} | ${times(r2)} (${times(r1)} … ${times(r3)}) ` +
+      `| ${percent(c2)} (${percent(c1)} … ${percent(c3)}) ` +
+      `| ${s.referenceCpuUs.toFixed(1)} → ${s.cpuUs.toFixed(1)} ` +
+      `| ${Math.round(s.referenceReqPerSec)} → ${Math.round(s.reqPerSec)} |`
+    );
+  } finally {
+    if (child) await stopChild(child);
+    await redis.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  copyLuaAssets();
+  const startedAt = new Date();
+  const machine = machineLine('coord');
+  const rows: string[] = [];
+  for (const setup of SETUPS.filter((s) => WANTED.includes(s.limiter)))
+    rows.push(await measure(setup));
+  const md = [
+    '# Rate limiting, paired in one process (`npm run bench:ratelimit:paired`)',
+    '',
+    machine,
+    '',
+    `Run ${startedAt.toISOString()}; Fastify; per server ${ROUNDS} rounds of ${BLOCK_S} s blocks on two ` +
+      `routes of the same handler (order alternating), after ${WARMUP_S} s of warm-up on each; ` +
+      `autocannon ${CONNECTIONS} connections, pipelining 1; limit 10,000,000 per 5 s (never reached). ` +
+      `Load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')}.`,
+    '',
+    '| server | comparison | req/s ratio: median of per-round ratios (quartiles) | server CPU per request: median of per-round ratios (quartiles) | µs per request (medians) | req/s (medians) |',
+    '|---|---|--:|--:|--:|--:|',
+    ...rows,
+    '',
+  ].join('\n');
+  console.log(md);
+  console.log(`written to ${writeResults(RESULTS_FILE, md)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

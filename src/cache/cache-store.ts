@@ -102,14 +102,15 @@ export class CacheStore implements OnModuleInit {
   async read(k: string, callTags?: string[]): Promise<CacheRead> {
     // Fail fast while disconnected: queued commands would wait for the command timeout.
     if (isDisconnected(this.redis)) throw new Error(`cache connection is ${this.redis.status}`);
-    const tagsKnown = callTags && callTags.length > 0;
-    // One plain GET: the envelope carries its own fresh-until time (no PTTL, no script).
-    const [raw, tagTimes] = await Promise.all([
-      this.redis.get(k),
-      tagsKnown
-        ? this.state.mget(...callTags.map((t) => this.tagKey(t)))
-        : Promise.resolve(undefined),
-    ]);
+    const tagsKnown = callTags !== undefined && callTags.length > 0;
+    // One plain GET: the envelope carries its own fresh-until time (no PTTL, no script). The
+    // call's tags, when it names any, are read beside it.
+    const [raw, tagTimes] = tagsKnown
+      ? await Promise.all([
+          this.redis.get(k),
+          this.state.mget(...callTags.map((t) => this.tagKey(t))),
+        ])
+      : [await this.redis.get(k), undefined];
     if (raw === null || raw.startsWith('!')) return { freshLeft: 0 };
     const envelope = parseEnvelope(raw);
     let times = tagTimes;

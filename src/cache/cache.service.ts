@@ -119,7 +119,7 @@ export class CacheService {
    * text, exactly `JSON.stringify(value)`, and `value` is not parsed; otherwise `value` is set
    * as in `fetch`. `k` is the entry key ({@link entryKey}) of `key` in `cache`.
    */
-  async fetchForResponse(
+  fetchForResponse(
     key: string,
     k: string,
     cache: string,

@@ -3,7 +3,10 @@
  * bench:auth`): the share of samples by where the code lives (idle, GC, node internals, each
  * package under node_modules, each src/ module, the bench) and the top functions by self time.
  *
- *   node dist-bench/bench/auth/profile.js <file.cpuprofile> [top=25]
+ *   node dist-bench/bench/auth/profile.js <file.cpuprofile> [top=25] [skip-s=0]
+ *
+ * `skip-s`: leave out the first seconds of samples (the server's start-up: module loading), so
+ * the shares are of the run under load.
  */
 import { readFileSync } from 'node:fs';
 
@@ -37,15 +40,19 @@ export function placeOf(url: string, fn: string): string {
 }
 
 function main(): void {
-  const [file, topArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: profile.js <file.cpuprofile> [top]');
+  const [file, topArg, skipArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: profile.js <file.cpuprofile> [top] [skip-s]');
   const top = Number(topArg ?? 25);
+  const skipUs = Number(skipArg ?? 0) * 1e6;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   // Self time per node from the sample stream (timeDeltas[i] is the gap before sample i).
   const selfUs = new Map<number, number>();
+  let elapsed = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
+    elapsed += profile.timeDeltas[i] ?? 0;
+    if (elapsed < skipUs) continue;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);

@@ -18,7 +18,9 @@
  * [fastify,express]; BENCH_SCENARIOS [1,3,4,5] (scenario 2 is measured within 1, 3 and 4);
  * BENCH_VARIANTS [all] (e.g. `ours,ours-nocmd`: Redis command metrics on vs off, L1 off;
  * `ours-cost`: with the per-request Redis cost, REDIS_REQUEST_COST, on too);
- * BENCH_RESULTS_FILE [cache-latest.md] in bench/results;
+ * BENCH_RESULTS_FILE [cache-latest.md] in bench/results; BENCH_BASELINE_DIR [unset]: another
+ * build's dist-bench whose server runs as variants `base` and `base-l1` of the hit scenario
+ * (before/after a change in one interleaved run; its `src/**\/lua` must be copied beside it);
  * BENCH_MAX_RUN_S [1800], a watchdog that ends the whole run; BENCH_CPU_PROF_DIR [unset]: every
  * server child runs with `--cpu-prof` and writes its profile there (the log names each child's
  * pid; summarize one with `node dist-bench/bench/auth/profile.js <file>`; figures of a profiled
@@ -82,6 +84,14 @@ type Platform = 'fastify' | 'express';
 type Route = 'ours' | 'cm' | 'ceiling';
 
 const SERVER_JS = join(__dirname, 'server.js');
+/**
+ * Set: the hit scenario adds `base` and `base-l1`, ours from another build's dist-bench (e.g. a
+ * copy made before a change), interleaved with this build's for a before/after in one run.
+ */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR?.trim() || undefined;
+const BASELINE_SERVER_JS = BASELINE_DIR
+  ? join(resolve(BASELINE_DIR), 'bench/cache/server.js')
+  : undefined;
 
 // --- process bookkeeping: nothing outlives the run ---------------------------------------
 
@@ -101,12 +111,13 @@ async function withTarget<T>(
   platform: Platform,
   env: Record<string, string>,
   fn: (t: Target) => Promise<T>,
+  serverJs = SERVER_JS,
 ): Promise<T> {
   const redis = await startPrivateRedis('nrp-bench-redis-');
   let child: ChildProcess | undefined;
   try {
     const started = await startChild(
-      SERVER_JS,
+      serverJs,
       { HTTP_PLATFORM: platform, REDIS_URL: redis.url, ...env },
       { execArgv: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [] },
     );
@@ -150,6 +161,8 @@ interface Variant {
   label: string;
   route: Route;
   env: Record<string, string>;
+  /** Another build's server (BENCH_BASELINE_DIR); default this build's. */
+  serverJs?: string;
 }
 
 interface Scenario {
@@ -213,28 +226,51 @@ const hits: Scenario = {
       route: 'ours',
       env: { ...OURS_L1_OFF, CACHE_L1_MAX_ENTRIES: '10000' },
     },
+    ...(BASELINE_SERVER_JS
+      ? [
+          {
+            id: 'base',
+            label: 'baseline build, L1 off',
+            route: 'ours' as const,
+            env: OURS_L1_OFF,
+            serverJs: BASELINE_SERVER_JS,
+          },
+          {
+            id: 'base-l1',
+            label: 'baseline build, L1 on (10,000)',
+            route: 'ours' as const,
+            env: { ...OURS_L1_OFF, CACHE_L1_MAX_ENTRIES: '10000' },
+            serverJs: BASELINE_SERVER_JS,
+          },
+        ]
+      : []),
   ],
   measure: async (platform, v) =>
-    withTarget(platform, { ...v.env, BENCH_LOADER_MS: '0' }, async ({ url, info }) => {
-      const target = `${url}/${v.route}/1`;
-      await warmKey(target, v.route !== 'ceiling');
-      if (WARMUP_S > 0) await throughput(target, CONNECTIONS, WARMUP_S);
-      await resetLoads(url);
-      const server0 = await serverStats(url);
-      const before = await redisSnapshot(info);
-      const r = await throughput(target, CONNECTIONS, DURATION_S);
-      const after = await redisSnapshot(info);
-      const server1 = await serverStats(url);
-      return {
-        reqPerSec: r.reqPerSec,
-        p99Ms: r.p99Ms,
-        errorPct: errorPct(r.non2xx + r.errors, r.total + r.errors),
-        loads: server1.loads - server0.loads,
-        serverCpuMsPer1k: per1k(server1.cpuMs - server0.cpuMs, r.total),
-        requests: r.total,
-        ...costOf(before, after, r.total),
-      };
-    }),
+    withTarget(
+      platform,
+      { ...v.env, BENCH_LOADER_MS: '0' },
+      async ({ url, info }) => {
+        const target = `${url}/${v.route}/1`;
+        await warmKey(target, v.route !== 'ceiling');
+        if (WARMUP_S > 0) await throughput(target, CONNECTIONS, WARMUP_S);
+        await resetLoads(url);
+        const server0 = await serverStats(url);
+        const before = await redisSnapshot(info);
+        const r = await throughput(target, CONNECTIONS, DURATION_S);
+        const after = await redisSnapshot(info);
+        const server1 = await serverStats(url);
+        return {
+          reqPerSec: r.reqPerSec,
+          p99Ms: r.p99Ms,
+          errorPct: errorPct(r.non2xx + r.errors, r.total + r.errors),
+          loads: server1.loads - server0.loads,
+          serverCpuMsPer1k: per1k(server1.cpuMs - server0.cpuMs, r.total),
+          requests: r.total,
+          ...costOf(before, after, r.total),
+        };
+      },
+      v.serverJs,
+    ),
 };
 
 /** 3: BURST concurrent requests for one cold key, loader LOADER_MS. */
@@ -476,7 +512,12 @@ function report(
         `Redis command metrics and per-request cost (REDIS_REQUEST_COST) vs both off: req/s ${ratio(h('ours-cost')?.reqPerSec, h('ours-nocmd')?.reqPerSec)}, p99 ${ratio(h('ours-cost')?.p99Ms, h('ours-nocmd')?.p99Ms)}, server CPU per request ${ratio(h('ours-cost')?.serverCpuMsPer1k, h('ours-nocmd')?.serverCpuMsPer1k)}`,
         `hit p99 vs cache-manager: ours L1 off ${ratio(h('ours')?.p99Ms, h('cm')?.p99Ms)}, ours L1 on ${ratio(h('ours-l1')?.p99Ms, h('cm')?.p99Ms)}`,
         `Redis CPU per request, ours L1 off vs cache-manager: ${ratio(h('ours')?.cpuMsPer1k, h('cm')?.cpuMsPer1k)}; auto-pipelining off vs on: ${ratio(h('ours-nopipe')?.cpuMsPer1k, h('ours')?.cpuMsPer1k)} (req/s off vs on ${ratio(h('ours-nopipe')?.reqPerSec, h('ours')?.reqPerSec)})`,
+        `server CPU per request vs cache-manager: ours L1 off ${ratio(h('ours')?.serverCpuMsPer1k, h('cm')?.serverCpuMsPer1k)}, ours L1 on ${ratio(h('ours-l1')?.serverCpuMsPer1k, h('cm')?.serverCpuMsPer1k)}`,
       );
+      if (BASELINE_SERVER_JS)
+        r.push(
+          `this build vs the baseline build: L1 off req/s ${ratio(h('ours')?.reqPerSec, h('base')?.reqPerSec)}, server CPU per request ${ratio(h('ours')?.serverCpuMsPer1k, h('base')?.serverCpuMsPer1k)}; L1 on req/s ${ratio(h('ours-l1')?.reqPerSec, h('base-l1')?.reqPerSec)}, server CPU per request ${ratio(h('ours-l1')?.serverCpuMsPer1k, h('base-l1')?.serverCpuMsPer1k)}`,
+        );
     }
     if (SCENARIOS.has('3')) {
       const c = med('3', p, 'cm');
@@ -506,7 +547,7 @@ function report(
   lines.push('', '## Notes', '');
   lines.push(
     '- Each variant runs in its own server process against its own fresh redis-server (loopback, no persistence); `× ceiling` and `× cache-manager` compare req/s on the same platform. The ceiling route returns the same JSON with no cache and no loader; every route, the ceiling included, passes the app’s metrics middleware and global interceptors.',
-    '- Redis cmds = delta of `INFO commandstats` calls (INFO itself excluded) over the measured run; it counts the commands a Lua script runs inside Redis too (ours: EVALSHA + GET + PTTL per read). Redis CPU = delta of `used_cpu_user + used_cpu_sys`, which includes the server’s idle background work. Server CPU = delta of the app process’s `process.cpuUsage()` (user + system) over the same run, its own two small stats requests included.',
+    '- Redis cmds = delta of `INFO commandstats` calls (INFO itself excluded) over the measured run; it counts the commands a Lua script runs inside Redis too (a hit of ours is one plain GET). Redis CPU = delta of `used_cpu_user + used_cpu_sys`, which includes the server’s idle background work. Server CPU = delta of the app process’s `process.cpuUsage()` (user + system) over the same run, its own two small stats requests included.',
     `- Scenario 3: ${BURST} requests fired at once, each on its own connection, for a key never read before; ${BURSTS} bursts per server (new key each), loader calls and p99 per burst (median). Latency counts from when the burst was fired.`,
     `- Scenarios 4 and 5: open-loop load at ${RATE} req/s, evenly spaced, over a pool of at most ${OPEN_CONNECTIONS} keep-alive connections; latency counts from when a request was due (queueing for a connection included); a request unanswered after ${REQUEST_TIMEOUT_MS} ms counts as an error. req/s there is the 2xx rate achieved, not a maximum. Scenario 4: loader calls over the whole run (${EXPIRY_S} s, so about ${Math.floor((EXPIRY_S * 1000) / TTL_MS)} TTL boundaries).`,
     `- Scenario 5: ${OUTAGE_PRE_S} s of load, then the private redis-server gets SIGTERM (RedisServerProcess.stop()) and the load goes on for ${OUTAGE_S} s; figures cover the requests due after the stop. p99 is over answered 2xx requests; errors % = (non-2xx + errors + timeouts) / requests.`,

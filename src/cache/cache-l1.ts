@@ -6,9 +6,14 @@ import { InjectRedis, RedisKeys } from '../redis';
 import type { RedisClient } from '../redis';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 
-/** An L1 entry: the value and the tags it was stored with (a tag invalidation drops it). */
+/**
+ * An L1 entry: the value, or its JSON text (`json`: exactly `JSON.stringify(value)`, parsed on
+ * first use, sent as it is by a byte-served hit), and the tags it was stored with (a tag
+ * invalidation drops it). At least one of `value` and `json` is set.
+ */
 export interface L1Entry {
-  value: unknown;
+  value?: unknown;
+  json?: string;
   tags?: string[];
 }
 

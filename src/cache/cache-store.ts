@@ -36,6 +36,10 @@ export interface CacheWrite {
   startedAt: number;
 }
 
+/** Segments RedisKeys keeps as they are (`SAFE_PART` there), joined by ':'. */
+const PLAIN_KEY = /^[A-Za-z0-9_.@=+-]{1,64}(?::[A-Za-z0-9_.@=+-]{1,64})*$/;
+/** Cache names are few (one per `@Cached` cache); past this many, bases are not remembered. */
+const MAX_BASES = 1_000;
 const NEGATIVE_TTL_CAP = 30_000;
 /** How long an eviction refuses stores of loads that began before it: longer than any sane load. */
 const TOMBSTONE_TTL_MS = 30_000;
@@ -54,6 +58,8 @@ const gunzip = promisify(gunzipCb);
 export class CacheStore implements OnModuleInit {
   private readonly keys: RedisKeys;
   private readonly tagKeys: RedisKeys;
+  /** `${prefix}:cache:${cache}` by cache name. */
+  private readonly bases = new Map<string, string>();
 
   constructor(
     @InjectRedis('cache') private readonly redis: RedisClient,
@@ -71,6 +77,16 @@ export class CacheStore implements OnModuleInit {
 
   /** The Redis key of a cache entry: `${prefix}:cache:${cache}:${key}` (key segments split on ':'). */
   entryKey(cache: string, key: string): string {
+    // The common case, a key whose segments are all short and plain, is the key itself after
+    // the cache's base (what keys.key() makes of it, without splitting and testing each part).
+    if (PLAIN_KEY.test(key)) {
+      let base = this.bases.get(cache);
+      if (base === undefined) {
+        base = this.keys.key(cache);
+        if (this.bases.size < MAX_BASES) this.bases.set(cache, base);
+      }
+      return `${base}:${key}`;
+    }
     return this.keys.key(cache, ...key.split(':'));
   }
 
@@ -86,16 +102,17 @@ export class CacheStore implements OnModuleInit {
   async read(k: string, callTags?: string[]): Promise<CacheRead> {
     // Fail fast while disconnected: queued commands would wait for the command timeout.
     if (isDisconnected(this.redis)) throw new Error(`cache connection is ${this.redis.status}`);
-    const tagsKnown = callTags && callTags.length > 0;
-    // One plain GET: the envelope carries its own fresh-until time (no PTTL, no script).
-    const [raw, tagTimes] = await Promise.all([
-      this.redis.get(k),
-      tagsKnown
-        ? this.state.mget(...callTags.map((t) => this.tagKey(t)))
-        : Promise.resolve(undefined),
-    ]);
+    const tagsKnown = callTags !== undefined && callTags.length > 0;
+    // One plain GET: the envelope carries its own fresh-until time (no PTTL, no script). The
+    // call's tags, when it names any, are read beside it.
+    const [raw, tagTimes] = tagsKnown
+      ? await Promise.all([
+          this.redis.get(k),
+          this.state.mget(...callTags.map((t) => this.tagKey(t))),
+        ])
+      : [await this.redis.get(k), undefined];
     if (raw === null || raw.startsWith('!')) return { freshLeft: 0 };
-    const envelope = JSON.parse(raw) as CacheEnvelope;
+    const envelope = parseEnvelope(raw);
     let times = tagTimes;
     if (!tagsKnown && envelope.t && envelope.t.length > 0) {
       times = await this.state.mget(...envelope.t.map((t) => this.tagKey(t)));
@@ -108,8 +125,17 @@ export class CacheStore implements OnModuleInit {
 
   /** The value of an envelope (gunzipped when it was stored compressed). */
   async decode<T>(env: CacheEnvelope): Promise<T> {
-    const text = env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v;
+    const text = await this.text(env);
     return env.p ? (JSON.parse(text) as T) : deserialize<T>(text);
+  }
+
+  /**
+   * The value's serialised text as stored (gunzipped when it was stored compressed). With
+   * `env.p` set it is exactly `JSON.stringify(value)`, so it can be sent as a response body
+   * without parsing it.
+   */
+  async text(env: CacheEnvelope): Promise<string> {
+    return env.z ? (await gunzip(Buffer.from(env.v, 'base64'))).toString() : env.v;
   }
 
   /**
@@ -133,8 +159,7 @@ export class CacheStore implements OnModuleInit {
     const threshold = this.options.compressThresholdBytes;
     const compress = threshold > 0 && Buffer.byteLength(write.body) > threshold;
     const px = Math.min(ttl + grace, this.options.tagTtlMs);
-    const envelope: CacheEnvelope = {
-      v: compress ? (await gzip(write.body)).toString('base64') : write.body,
+    const meta: Omit<CacheEnvelope, 'v'> = {
       ...(compress ? { z: 1 as const } : {}),
       ...(write.body.includes(DATE_TAG_TEXT) ? {} : { p: 1 as const }),
       d: write.deltaMs,
@@ -143,7 +168,8 @@ export class CacheStore implements OnModuleInit {
       e: Date.now() + px - grace,
       ...(options.tags?.length ? { t: options.tags } : {}),
     };
-    return (await this.redis.cacheStore(k, JSON.stringify(envelope), px, write.startedAt)) === 1;
+    const v = compress ? (await gzip(write.body)).toString('base64') : write.body;
+    return (await this.redis.cacheStore(k, formatEnvelope(meta, v), px, write.startedAt)) === 1;
   }
 
   /**
@@ -174,4 +200,26 @@ export class CacheStore implements OnModuleInit {
     // One hash tag for all tag keys: a single MGET reads them on a Cluster.
     return this.tagKeys.tagged('tags', tag);
   }
+}
+
+/**
+ * The stored form of an entry: one line of JSON metadata (δ, load start, grace, fresh-until,
+ * flags, tags), a newline, then the value's text as it is (or its base64 gzip). JSON text never
+ * holds a raw newline, so the first one ends the metadata; the value is neither escaped into a
+ * JSON string nor parsed on read, and a hit can send it as the response body.
+ */
+export function formatEnvelope(meta: Omit<CacheEnvelope, 'v'>, v: string): string {
+  return `${JSON.stringify(meta)}\n${v}`;
+}
+
+/**
+ * Reads {@link formatEnvelope}'s form; an entry written before it (one JSON object with the
+ * value as the string `v`, so no raw newline) is still read.
+ */
+export function parseEnvelope(raw: string): CacheEnvelope {
+  const nl = raw.indexOf('\n');
+  if (nl < 0) return JSON.parse(raw) as CacheEnvelope;
+  const env = JSON.parse(raw.slice(0, nl)) as CacheEnvelope;
+  env.v = raw.slice(nl + 1);
+  return env;
 }

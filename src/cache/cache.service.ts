@@ -1,14 +1,20 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, StreamableFile } from '@nestjs/common';
 import { RateLimitedLogger, sleep } from '../common';
 import { LockHandle, LockNotAcquiredError, LockService } from '../lock';
 import { MetricsService } from '../metrics';
 import type { CacheResult } from './cache.constants';
 import { CACHE_OPTIONS, ResolvedCacheOptions } from './cache.module-definition';
 import { shouldRefreshEarly } from './cache-expiry';
-import { CacheL1, L1Change } from './cache-l1';
-import { deserialize, serialize } from './cache-serializer';
+import { CacheL1, L1Change, L1Entry } from './cache-l1';
+import { DATE_TAG_TEXT, deserialize, serialize } from './cache-serializer';
 import { CacheRead, CacheStore } from './cache-store';
-import { CacheFetchResult, CacheLoadTimeoutError, CacheOptions } from './cache.types';
+import {
+  CacheEnvelope,
+  CacheFetchResult,
+  CacheLoadTimeoutError,
+  CacheOptions,
+  CacheResponse,
+} from './cache.types';
 
 /** How a load runs. */
 interface LoadMode {
@@ -102,15 +108,48 @@ export class CacheService {
     loader: () => Promise<T> | T,
     options: CacheOptions = {},
   ): Promise<CacheFetchResult<T>> {
+    const cache = options.cache ?? 'default';
+    const r = await this.fetchEntry(key, this.entryKey(cache, key), cache, loader, options, false);
+    return r as CacheFetchResult<T>;
+  }
+
+  /**
+   * {@link fetch} for a response body (the `@Cached` interceptor). With `asText`, on a hit or a
+   * stale answer whose value is stored as plain JSON (no Date in it), `json` is that stored
+   * text, exactly `JSON.stringify(value)`, and `value` is not parsed; otherwise `value` is set
+   * as in `fetch`. `k` is the entry key ({@link entryKey}) of `key` in `cache`.
+   */
+  fetchForResponse(
+    key: string,
+    k: string,
+    cache: string,
+    loader: () => Promise<unknown>,
+    options: CacheOptions,
+    asText: boolean,
+  ): Promise<CacheResponse> {
+    return this.fetchEntry(key, k, cache, loader, options, asText);
+  }
+
+  private async fetchEntry<T>(
+    key: string,
+    k: string,
+    cache: string,
+    loader: () => Promise<T> | T,
+    options: CacheOptions,
+    wantJson: boolean,
+  ): Promise<CacheResponse<T>> {
     if (options.lock && !this.locks)
       throw new Error(
         `Cache "${key}": the fleet-wide recompute lock (lock: true) needs LockService; import LockModule.forRoot({ isGlobal: true }) beside CacheModule, or drop the lock option`,
       );
-    const cache = options.cache ?? 'default';
-    const k = this.entryKey(cache, key);
 
     const local = this.l1.get(k);
-    if (local) return this.recordRequest(cache, { value: local.value as T, result: 'hit' });
+    if (local) {
+      this.requests.inc({ cache, result: 'hit' });
+      return wantJson && local.json !== undefined
+        ? { json: local.json, result: 'hit' }
+        : { value: l1Value(local) as T, result: 'hit' };
+    }
 
     let read: CacheRead;
     try {
@@ -125,19 +164,22 @@ export class CacheService {
 
     const env = read.envelope;
     if (env && read.freshLeft > 0) {
-      const value = await this.store.decode<T>(env);
+      const entry = await this.entryOf<T>(env, wantJson);
       if (shouldRefreshEarly(env.d, read.freshLeft, options.beta, Math.random)) {
         void this.refreshInBackground(cache, k, loader, options);
       } else {
-        this.l1.set(k, { value, tags: env.t }, read.freshLeft);
+        this.l1.set(k, { value: entry.value, json: entry.json, tags: env.t }, read.freshLeft);
       }
-      return this.recordRequest(cache, { value, result: 'hit' });
+      this.requests.inc({ cache, result: 'hit' });
+      return wantJson && entry.json !== undefined
+        ? { json: entry.json, result: 'hit' }
+        : { value: entry.value as T, result: 'hit' };
     }
 
     if (env) {
       // Stale, within the grace window: one refresh runs; callers get the stale value, or the
       // fresh one if it arrives within the soft timeout.
-      const stale = await this.store.decode<T>(env);
+      const stale = await this.entryOf<T>(env, wantJson);
       const refresh = this.refreshInBackground(cache, k, loader, options);
       if (options.timeout && options.timeout > 0) {
         const fresh = await raceTimeout(refresh, options.timeout).catch(
@@ -146,7 +188,10 @@ export class CacheService {
         if (fresh !== TIMED_OUT)
           return this.recordRequest(cache, { value: fresh.value, result: 'miss' });
       }
-      return this.recordRequest(cache, { value: stale, result: 'stale' });
+      this.requests.inc({ cache, result: 'stale' });
+      return wantJson && stale.json !== undefined
+        ? { json: stale.json, result: 'stale' }
+        : { value: stale.value as T, result: 'stale' };
     }
 
     this.requests.inc({ cache, result: 'miss' });
@@ -162,7 +207,7 @@ export class CacheService {
   ): Promise<T | undefined> {
     const k = this.entryKey(options.cache ?? 'default', key);
     const local = this.l1.get(k);
-    if (local) return local.value as T;
+    if (local) return l1Value(local) as T;
     try {
       const read = await this.store.read(k, options.tags);
       return read.envelope ? await this.store.decode<T>(read.envelope) : undefined;
@@ -283,7 +328,7 @@ export class CacheService {
     this.loads.inc({ cache });
     const value = await loader();
     const deltaMs = Date.now() - startedAt;
-    if (value === undefined || mode.redisDown) return value;
+    if (value === undefined || mode.redisDown || isStream(value)) return value;
     const body = serialize(k, value);
     try {
       const write = { body, isNull: value === null, deltaMs, startedAt };
@@ -291,7 +336,10 @@ export class CacheService {
       if (stored && this.l1.enabled && value !== null)
         this.l1.set(
           k,
-          { value: deserialize(body), tags: options.tags },
+          // A copy, not the caller's object: plain JSON is kept as text (parsed on first use).
+          body.includes(DATE_TAG_TEXT)
+            ? { value: deserialize(body), tags: options.tags }
+            : { json: body, tags: options.tags },
           options.ttl ?? this.options.defaultTtlMs,
         );
     } catch (err) {
@@ -359,6 +407,20 @@ export class CacheService {
     });
   }
 
+  /**
+   * An entry's value as a caller wants it: plain JSON (`env.p`) as its stored text when
+   * `wantJson` (not parsed), else parsed (Dates revived when the text holds any); the text is
+   * returned beside a parsed plain-JSON value too, for L1.
+   */
+  private async entryOf<T>(
+    env: CacheEnvelope,
+    wantJson: boolean,
+  ): Promise<{ value?: T; json?: string }> {
+    const text = env.z ? await this.store.text(env) : env.v;
+    if (!env.p) return { value: deserialize<T>(text) };
+    return wantJson ? { json: text } : { value: JSON.parse(text) as T, json: text };
+  }
+
   /** Counts the request in `cache_requests_total{cache, result}` and returns the result as is. */
   private recordRequest<T>(cache: string, r: CacheFetchResult<T>): CacheFetchResult<T> {
     this.requests.inc({ cache, result: r.result satisfies CacheResult });
@@ -373,6 +435,27 @@ export class CacheService {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/**
+ * A response body that is bytes, not data (a `StreamableFile`, a stream, a Buffer or typed
+ * array): returned as it is and never stored, like `undefined`. Stored, it would come back as
+ * the JSON of the object around the bytes, not the bytes.
+ */
+function isStream(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  return (
+    value instanceof StreamableFile ||
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    typeof (value as { pipe?: unknown }).pipe === 'function'
+  );
+}
+
+/** An L1 entry's value, parsed from its JSON text on first use. */
+function l1Value(e: L1Entry): unknown {
+  if (e.value === undefined && e.json !== undefined) e.value = JSON.parse(e.json);
+  return e.value;
+}
 
 /** Resolves with the promise's value, or TIMED_OUT after `ms` (the promise keeps running). */
 function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {

@@ -36,7 +36,20 @@ export interface CacheFetchResult<T> {
   result: CacheResult;
 }
 
-/** The stored envelope: the value and what XFetch and tags need beside it. */
+/**
+ * What {@link CacheService.fetchForResponse} answers: `json`, the stored JSON text of the value
+ * (exactly `JSON.stringify(value)`), or else `value`.
+ */
+export interface CacheResponse<T = unknown> {
+  value?: T;
+  json?: string;
+  result: CacheResult;
+}
+
+/**
+ * An entry: the value and what XFetch and tags need beside it. Stored as one line of JSON of
+ * everything but `v`, a newline, then `v` as it is (`formatEnvelope` in cache-store.ts).
+ */
 export interface CacheEnvelope {
   /** the value (serialised JSON, or base64 gzip of it when `z` is set) */
   v: string;

@@ -7,3 +7,4 @@ export * from './cache.service';
 export * from './cache.module';
 export { CacheSerializationError, deserialize, serialize } from './cache-serializer';
 export { CacheInterceptor } from './cache.interceptor';
+export { formatEnvelope, parseEnvelope } from './cache-store';

@@ -1,4 +1,4 @@
-import { buildKey, buildTags, stableStringify } from './method-keys';
+import { buildKey, buildTags, compileKey, stableStringify } from './method-keys';
 
 describe('method-call keys', () => {
   it('serialises objects with sorted keys', () => {
@@ -36,5 +36,46 @@ describe('method-call keys', () => {
     expect(buildTags(['user:{id}', 'users'], ctx)).toEqual(['user:3', 'users']);
     expect(buildTags((c) => [`u${c.params.id}`], ctx)).toEqual(['u3']);
     expect(buildTags(undefined, ctx)).toBeUndefined();
+  });
+});
+
+describe('compiled keys', () => {
+  const route = {
+    on: 'route' as const,
+    args: [7, { id: 9, tags: { b: 1, a: 2 } }],
+    params: { id: '3', slug: 'x:y' },
+    query: { page: '2' },
+  };
+  const method = { ...route, on: 'method' as const };
+
+  it.each([
+    'user:{id}',
+    'plain',
+    '{id}',
+    '{id}{slug}:{page}',
+    'a:{0}:{1.id}:{1.tags}',
+    'x:{}:{id}',
+    'u:{1.nope.deeper}:{id}',
+  ])('builds the same key as buildKey for %s', (template) => {
+    for (const ctx of [route, method]) {
+      let expected: string | Error;
+      try {
+        expected = buildKey(template, ctx, 'F');
+      } catch (err) {
+        expected = err as Error;
+      }
+      const compiled = compileKey(template);
+      if (expected instanceof Error)
+        expect(() => compiled(ctx, () => 'F')).toThrow(expected.message);
+      else expect(compiled(ctx, () => 'F')).toBe(expected);
+    }
+  });
+
+  it('calls the fallback only for a route without a key', () => {
+    const fallback = jest.fn(() => 'Ctl.get');
+    expect(compileKey('k:{id}')(route, fallback)).toBe('k:3');
+    expect(fallback).not.toHaveBeenCalled();
+    expect(compileKey(undefined)(route, fallback)).toBe(buildKey(undefined, route, 'Ctl.get'));
+    expect(compileKey((c) => `f${c.params.id}`)(route, fallback)).toBe('f3');
   });
 });

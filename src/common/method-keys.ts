@@ -32,17 +32,32 @@ export function stableStringify(value: unknown): string {
   );
 }
 
-function lookup(ctx: KeyContext, path: string): unknown {
+/** A placeholder's path (`id`, `0`, `0.id`) made into a reader of the key context. */
+function compilePath(path: string): (ctx: KeyContext) => unknown {
   const [head, ...rest] = path.split('.');
-  let v: unknown = /^\d+$/.test(head)
-    ? ctx.args[Number(head)]
-    : ctx.on === 'route'
-      ? (ctx.params[head] ?? ctx.query[head])
-      : undefined;
-  for (const p of rest)
-    v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[p];
-  return v;
+  const index = /^\d+$/.test(head) ? Number(head) : -1;
+  return (ctx) => {
+    let v: unknown =
+      index >= 0
+        ? ctx.args[index]
+        : ctx.on === 'route'
+          ? (ctx.params[head] ?? ctx.query[head])
+          : undefined;
+    for (const p of rest)
+      v = v === null || v === undefined ? undefined : (v as Record<string, unknown>)[p];
+    return v;
+  };
 }
+
+/** A placeholder's value as a key part: scalars as text, objects as stable JSON. */
+function placeholderText(source: string, name: string, v: unknown): string {
+  if (v === undefined) throw new Error(`Key "${source}": no value for {${name}}`);
+  return typeof v === 'object' || typeof v === 'function'
+    ? stableStringify(v)
+    : `${v as string | number | boolean | bigint}`;
+}
+
+const PLACEHOLDER = /\{([^}]+)\}/;
 
 /**
  * Fills `{name}` / `{0}` / `{0.id}` placeholders; a placeholder with no value is an error, not an
@@ -50,16 +65,41 @@ function lookup(ctx: KeyContext, path: string): unknown {
  * query (routes) or the arguments (methods).
  */
 export function buildKey(source: KeySource | undefined, ctx: KeyContext, fallback = ''): string {
-  if (typeof source === 'function') return source(ctx);
+  if (typeof source !== 'string') return compileKey(source)(ctx, () => fallback);
+  return source.replace(new RegExp(PLACEHOLDER.source, 'g'), (_m, name: string) =>
+    placeholderText(source, name, compilePath(name)(ctx)),
+  );
+}
+
+/**
+ * {@link buildKey} compiled once per source (a route's `@Cached` key): the template is parsed
+ * here, not on every call; the keys are the same. `fallback` is called only for a source of
+ * `undefined`.
+ */
+export function compileKey(
+  source: KeySource | undefined,
+): (ctx: KeyContext, fallback: () => string) => string {
+  if (typeof source === 'function') return (ctx) => source(ctx);
   if (source === undefined)
-    return `${fallback}:${stableStringify(ctx.on === 'route' ? { p: ctx.params, q: ctx.query } : ctx.args)}`;
-  return source.replace(/\{([^}]+)\}/g, (_m, name: string) => {
-    const v = lookup(ctx, name);
-    if (v === undefined) throw new Error(`Key "${source}": no value for {${name}}`);
-    return typeof v === 'object' || typeof v === 'function'
-      ? stableStringify(v)
-      : `${v as string | number | boolean | bigint}`;
-  });
+    return (ctx, fallback) =>
+      `${fallback()}:${stableStringify(ctx.on === 'route' ? { p: ctx.params, q: ctx.query } : ctx.args)}`;
+  // split() with a capture group: literals at even indexes, placeholder names at odd ones.
+  const parts = source.split(new RegExp(PLACEHOLDER.source, 'g'));
+  if (parts.length === 1) return () => source;
+  const names = parts.filter((_, i) => i % 2 === 1);
+  const readers = names.map(compilePath);
+  const literals = parts.filter((_, i) => i % 2 === 0);
+  return (ctx) => {
+    let out = literals[0];
+    for (let i = 0; i < readers.length; i++)
+      out += placeholderText(source, names[i], readers[i](ctx)) + literals[i + 1];
+    return out;
+  };
+}
+
+/** Whether a key or tag template has `{…}` placeholders (else it is the same on every call). */
+export function hasPlaceholders(template: string): boolean {
+  return PLACEHOLDER.test(template);
 }
 
 export function buildTags(

@@ -8,6 +8,9 @@ import type { KeyContext } from '../common';
  * headers through here (backed by Nest's `HttpAdapterHost`), so no module imports Fastify or
  * Express types and every module works on both platforms.
  */
+/** What both platforms send with an object body (Fastify's and Express's `res.json()` alike). */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 @Injectable()
 export class HttpContext {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
@@ -27,12 +30,14 @@ export class HttpContext {
     return r.user ?? (HttpContext.raw(request) as { user?: { id?: unknown } }).user;
   }
 
+  // The arguments of an HTTP context are [request, response, next]: read them by index, as
+  // switchToHttp() does, without the three closures it makes on every call.
   request(ctx: ExecutionContext): unknown {
-    return ctx.switchToHttp().getRequest();
+    return ctx.getArgByIndex(0);
   }
 
   response(ctx: ExecutionContext): unknown {
-    return ctx.switchToHttp().getResponse();
+    return ctx.getArgByIndex(1);
   }
 
   header(ctx: ExecutionContext, name: string): string | undefined {
@@ -47,6 +52,44 @@ export class HttpContext {
   /** A response header set from outside an ExecutionContext (services given the response). */
   setResponseHeader(response: unknown, name: string, value: string): void {
     this.adapterHost.httpAdapter.setHeader(response, name, value);
+  }
+
+  /** A response header already set (by a middleware, `@Header()`, an earlier step), or undefined. */
+  responseHeader(ctx: ExecutionContext, name: string): unknown {
+    return this.adapterHost.httpAdapter.getHeader(this.response(ctx), name);
+  }
+
+  /**
+   * Whether the platform sends an object body as exactly `JSON.stringify(body)` with
+   * `Content-Type: application/json; charset=utf-8`, so JSON text made by `JSON.stringify` can be
+   * sent in its place (see {@link JSON_CONTENT_TYPE}): Fastify without a custom reply serializer
+   * (`setReplySerializer`), Express without the `json spaces`, `json replacer` or `json escape`
+   * settings. Settled at the first call (they are set at start-up); false on other platforms.
+   */
+  sendsPlainJson(): boolean {
+    if (this.plainJson === undefined) this.plainJson = this.checkPlainJson();
+    return this.plainJson;
+  }
+
+  private plainJson?: boolean;
+
+  private checkPlainJson(): boolean {
+    const adapter = this.adapterHost.httpAdapter;
+    const type = adapter?.getType();
+    if (type === 'express') {
+      const app = adapter.getInstance<{ get(setting: string): unknown }>();
+      return !app.get('json spaces') && !app.get('json replacer') && !app.get('json escape');
+    }
+    if (type === 'fastify') {
+      // Fastify keeps the app-wide serializer under a private symbol (null when not set); an
+      // instance where it cannot be found counts as customised.
+      const instance = adapter.getInstance<Record<symbol, unknown>>();
+      const sym = Object.getOwnPropertySymbols(instance).find(
+        (s) => s.description === 'fastify.replySerializerDefault',
+      );
+      return sym !== undefined && instance[sym] === null;
+    }
+    return false;
   }
 
   setStatus(ctx: ExecutionContext, status: number): void {
@@ -68,6 +111,18 @@ export class HttpContext {
       params: { ...(req.params ?? {}) },
       query: { ...(req.query ?? {}) },
     };
+  }
+
+  /**
+   * {@link keyContext} for keys built at once, before the handler runs: the request's own
+   * params and query, not copies of them.
+   */
+  liveKeyContext(ctx: ExecutionContext): KeyContext {
+    const req = this.request(ctx) as {
+      params?: Record<string, string>;
+      query?: Record<string, unknown>;
+    };
+    return { on: 'route', args: ctx.getArgs(), params: req.params ?? {}, query: req.query ?? {} };
   }
 
   /** Client IP as the platform resolved it (honours `TRUST_PROXY` through the adapter setup). */

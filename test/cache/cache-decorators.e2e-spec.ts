@@ -1,6 +1,6 @@
 import { Controller, Get, Injectable, Module, Param, Post } from '@nestjs/common';
 import { ApiOkResponse } from '@nestjs/swagger';
-import { CacheEvict, Cached, CacheService } from '../../src/cache';
+import { CacheEvict, Cached, CacheService, parseEnvelope } from '../../src/cache';
 import { ParseIdPipe } from '../../src/http';
 import { getRedisToken, RedisClient } from '../../src/redis';
 import { http } from '../support/app';
@@ -127,14 +127,14 @@ describeOnPlatforms('@Cached / @CacheEvict', appOptions, (t, platform) => {
     const raw = await t.app
       .get<RedisClient>(getRedisToken('cache'))
       .get(cache.entryKey('blobs', key));
-    const envelope = JSON.parse(raw!) as { z?: number; v: string };
+    const envelope = parseEnvelope(raw!);
     expect(envelope.z).toBe(1);
     expect(envelope.v.length).toBeLessThan(JSON.stringify(big).length / 4);
     expect(await cache.get(key, { cache: 'blobs' })).toEqual(big);
     const small = `small:${platform}`;
     await cache.set(small, { a: 1 }, { cache: 'blobs' });
     expect(
-      JSON.parse(
+      parseEnvelope(
         (await t.app.get<RedisClient>(getRedisToken('cache')).get(cache.entryKey('blobs', small)))!,
       ).z,
     ).toBeUndefined();

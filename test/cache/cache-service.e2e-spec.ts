@@ -1,4 +1,4 @@
-import { CacheService, CacheSerializationError } from '../../src/cache';
+import { CacheService, CacheSerializationError, parseEnvelope } from '../../src/cache';
 import { LockService } from '../../src/lock';
 import { getRedisToken, RedisClient } from '../../src/redis';
 import { Cluster } from 'ioredis';
@@ -195,11 +195,12 @@ describe('CacheService against real Redis', () => {
       (v) => v === 'new',
     );
     expect(loader.calls).toBe(1);
-    // What this version stores: one envelope with its fresh-until time and the plain-JSON flag.
-    const stored = JSON.parse((await redis.get(cacheA.entryKey('default', k)))!) as {
-      e: number;
-      p?: number;
-    };
+    // What this version stores: a metadata line with its fresh-until time and the plain-JSON
+    // flag, then the value's JSON text as it is. (The entry above, written in the earlier form,
+    // one JSON object, was read.)
+    const raw = (await redis.get(cacheA.entryKey('default', k)))!;
+    expect(raw.slice(raw.indexOf('\n') + 1)).toBe('"new"');
+    const stored = parseEnvelope(raw);
     expect(stored.p).toBe(1);
     expect(stored.e).toBeGreaterThan(Date.now() + 50_000);
     expect(stored.e).toBeLessThanOrEqual(Date.now() + 60_000);

@@ -3,7 +3,7 @@
 -- could store the old value after the write's eviction and serve it for the whole TTL.
 -- KEYS: 1
 --   KEYS[1]  the entry key
--- ARGV[1]    the envelope (JSON)
+-- ARGV[1]    the entry (a line of JSON metadata, a newline, the value's text; see cache-store.ts)
 -- ARGV[2]    PX in ms
 -- ARGV[3]    when the load began (ms epoch)
 -- Returns    1 stored, 0 refused (evicted since the load began)

@@ -67,7 +67,9 @@ const uncork = (socket: Socket): void => {
  * when one read answers many lock holders, their next commands go out together instead of one
  * syscall each. Order is kept (one socket, first in first out), nothing waits for a later
  * event-loop turn, and a command refused or queued offline by the client is not affected.
- * Cluster clients write to node connections of their own: left as they are.
+ * Cluster clients write to node connections of their own: left as they are. On a client with
+ * write batching (`autoPipelining`, see `WriteBatching` in redis.connection.ts) the socket is
+ * already corked until the end of the turn; this cork nests inside it.
  */
 function coalesceWrites(client: RedisClient): void {
   if (!(client instanceof Redis) || client.status !== 'ready') return;

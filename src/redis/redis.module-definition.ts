@@ -17,7 +17,11 @@ export interface RedisConnectionOptions {
   commandTimeoutMs?: number;
   /** Connection attempt timeout. Default 5000. */
   connectTimeoutMs?: number;
-  /** ioredis auto-pipelining (batches concurrent commands into one write). Default false. */
+  /**
+   * Batch concurrent commands into one socket write per event-loop turn: on standalone and
+   * Sentinel connections the project's write batching (`WriteBatching` in redis.connection.ts),
+   * on a Cluster ioredis's auto-pipelining. Default false.
+   */
   autoPipelining?: boolean;
 }
 

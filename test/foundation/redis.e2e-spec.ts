@@ -7,7 +7,7 @@ import {
   RedisClient,
   RedisService,
 } from '../../src/redis';
-import { createTestApp, eventually, TestApp, testPrefix } from '../support/app';
+import { createTestApp, eventually, isClusterRun, TestApp, testPrefix } from '../support/app';
 
 describe('global Redis module', () => {
   const prefix = testPrefix(__filename);
@@ -47,6 +47,28 @@ describe('global Redis module', () => {
     await cache.set(k, 'x');
     expect(await cache.compareAndDelete(k, 'x')).toBe(1);
   });
+
+  // A Cluster client keeps ioredis's auto-pipelining (its writes go through node connections).
+  (isClusterRun() ? it.skip : it)(
+    'batches the commands sent in one event-loop turn into one socket write (write batching), replies in order',
+    async () => {
+      const k = keys.namespace('batching');
+      await cache.mset(...Array.from({ length: 200 }, (_, i) => [k.key(i), `v${i}`]).flat());
+      const socket = (cache as Redis).stream;
+      const readsBefore = Number(
+        /total_reads_processed:(\d+)/.exec(await state.info('stats'))?.[1],
+      );
+      const replies = Promise.all(Array.from({ length: 200 }, (_, i) => cache.get(k.key(i))));
+      expect(socket.writableCorked).toBeGreaterThan(0); // held until the end of this turn
+      expect(await replies).toEqual(Array.from({ length: 200 }, (_, i) => `v${i}`));
+      expect(socket.writableCorked).toBe(0);
+      const readsAfter = Number(/total_reads_processed:(\d+)/.exec(await state.info('stats'))?.[1]);
+      // One writev of 200 GETs (≈ 10 KB): Redis reads it in one or two reads; the two INFO
+      // calls and the app's background commands add a few. Unbatched, it would be up to 200.
+      expect(readsAfter - readsBefore).toBeLessThan(25);
+      await cache.del(...Array.from({ length: 200 }, (_, i) => k.key(i)));
+    },
+  );
 
   it('runs MULTI across keys sharing a hash tag (one Cluster slot)', async () => {
     const ns = keys.namespace('multi');

@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
+import { pgliteOptions } from './pglite-settings';
 
 /**
  * A prepared, empty PGlite cluster (what initdb produces), so that a new database does not run
@@ -80,7 +81,7 @@ export function pgliteTemplate(): Promise<Uint8Array> {
 /** A new in-memory PGlite, loaded from the template instead of running initdb. */
 export async function createMemoryPglite(): Promise<PGlite> {
   const bytes = await pgliteTemplate();
-  return PGlite.create('memory://', { loadDataDir: new Blob([bytes]) });
+  return PGlite.create('memory://', pgliteOptions({ loadDataDir: new Blob([bytes]) }));
 }
 
 /**

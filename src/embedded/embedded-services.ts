@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { join, resolve } from 'node:path';
 import { currentProcess, ProcessIdentity, sleep } from '../common';
 import type { AppConfig } from '../config';
-import { PgliteWireServer, prepareDataDir } from '../database';
+import { PgliteWireServer, pgliteOptions, prepareDataDir } from '../database';
 import { RedisServerProcess } from '../redis';
 import { OwnerElection, readServiceState, writeServiceState } from './owner-election';
 
@@ -146,7 +146,7 @@ export async function startPgliteServer(
   preferredPort: number | undefined,
 ): Promise<RunningService> {
   await prepareDataDir(dir); // a new cluster from the prepared template, not initdb in process
-  const db = await PGlite.create(dir);
+  const db = await PGlite.create(dir, pgliteOptions());
   try {
     let server: PgliteWireServer;
     try {

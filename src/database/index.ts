@@ -6,6 +6,12 @@ export * from './database.module';
 export { migrate, seedDemoData } from './migrator';
 export { PgliteDatabase } from './pglite.database';
 export { PGLITE_SETTINGS, pgliteOptions } from './pglite-settings';
-export { pgliteTemplate, pgliteTemplateFile, prepareDataDir } from './pglite-template';
+export {
+  pgliteTemplate,
+  pgliteTemplateDir,
+  pgliteTemplateFile,
+  preparePgliteTemplate,
+  prepareDataDir,
+} from './pglite-template';
 export { PostgresDatabase } from './postgres.database';
 export { PgliteWireServer } from './pglite-wire-server';

@@ -14,4 +14,5 @@ export {
   prepareDataDir,
 } from './pglite-template';
 export { PostgresDatabase } from './postgres.database';
-export { PgliteWireServer } from './pglite-wire-server';
+export { PgliteWireServer, type WireServerLogger } from './pglite-wire-server';
+export { startPgliteServer, type PgliteServer } from './pglite-server';

@@ -49,7 +49,7 @@ function failure(m: { message: string; stack?: string }): Error {
  * app too. The memory stays in this process: the thread's heap and PGlite's WASM heap count in
  * its RSS as before. Used by the embedded services (src/embedded).
  *
- * The thread's log lines are relayed to `logger`. Once the server is ready, the thread dying (an
+ * The thread's log lines (the wire server's) are relayed to `logger`. Once the server is ready, the thread dying (an
  * uncaught error in it, an exit nobody asked for) is thrown as an uncaught exception here, as it
  * was when PGlite ran on the main thread: the process shuts down (src/bootstrap.ts).
  */
@@ -66,7 +66,7 @@ export function startPgliteServer(
   const exited = new Promise<number>((r) => thread.once('exit', r));
   return new Promise<PgliteServer>((resolve, reject) => {
     thread.on('message', (m: PgliteServerMessage) => {
-      if (m.type === 'log') logger[m.level](m.message, 'PgliteWireServer');
+      if (m.type === 'log') logger[m.level](m.message);
       else if (m.type === 'failed') {
         failed ??= failure(m);
         if (phase === 'starting') void thread.terminate();

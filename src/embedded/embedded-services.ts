@@ -250,7 +250,11 @@ export function startEmbeddedServices(
           dataDir,
           launched: launch(),
           start: (preferredPort, launched) => {
-            const running = startPgliteServer(pgliteDir, preferredPort, logger);
+            const running = startPgliteServer(
+              pgliteDir,
+              preferredPort,
+              new Logger('PgliteWireServer'),
+            );
             launched(); // the thread exists
             return running;
           },

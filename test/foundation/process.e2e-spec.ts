@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
+import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/redis';
@@ -106,6 +106,23 @@ describe('built entry points', () => {
     } finally {
       await client.end();
     }
+    // The PGlite thread's log lines reach the app's log: a client sending garbage is dropped
+    // and reported under the wire server's name.
+    const garbage = new Socket();
+    await new Promise<void>((resolve) => {
+      garbage.once('close', () => resolve());
+      garbage.once('error', () => undefined);
+      garbage.connect(Number(new URL(dbUrl).port), '127.0.0.1', () =>
+        garbage.write(Buffer.from([0, 0, 0, 8, 0, 0, 0x30, 0x39])),
+      );
+    });
+    expect(
+      await until(() =>
+        /"context":"PgliteWireServer".*closing a client that sent a malformed message/.test(
+          first.output(),
+        ),
+      ),
+    ).toBe(true);
 
     first.proc.kill('SIGTERM');
     expect(await first.exited).toBe(0);

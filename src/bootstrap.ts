@@ -1,8 +1,15 @@
-import { INestApplication, Logger } from '@nestjs/common';
-import { createApp } from './app.factory';
-import { AppConfig, AppRole, ConfigValidationError, loadConfig } from './config';
-import { RedisServerInUseError, RedisServerNotFoundError } from './redis';
-import { EmbeddedServiceBusyError, EmbeddedServices, startEmbeddedServices } from './embedded';
+import { type INestApplication, Logger } from '@nestjs/common';
+import { type AppConfig, type AppRole, ConfigValidationError, loadConfig } from './config';
+import {
+  EmbeddedServiceBusyError,
+  type EmbeddedServices,
+  type EmbeddedStart,
+  startEmbeddedServices,
+} from './embedded';
+// The file, not the ./redis face (it would load ioredis and the Redis module before the
+// embedded services are launched: see bootstrap()).
+// eslint-disable-next-line nrp/module-faces
+import { RedisServerInUseError, RedisServerNotFoundError } from './redis/embedded-redis';
 
 /**
  * How long a shutdown may take before the process exits anyway: 15 s, or more when the queue
@@ -21,6 +28,12 @@ export function shutdownTimeoutMs(config: AppConfig): number {
  * in order on SIGINT/SIGTERM: the app first (Nest shutdown hooks: workers drain, Redis clients
  * QUIT, the database closes), then the embedded services this process owns (never the ones
  * it only uses). This is `app.enableShutdownHooks()` with that last step added.
+ *
+ * Order of a start: the embedded services are launched first (the redis-server child, the
+ * PGlite thread), then the app's modules load (about 1.5 s of synchronous `require` on a small
+ * machine) while those services come up, then the app is built on them. This file and the
+ * embedded start import light module faces and, for Redis and the database, single files, so
+ * that little of the app loads before the services are launched.
  */
 export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -36,6 +49,7 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   }
   const role = forcedRole ?? config.appRole;
 
+  let starting: EmbeddedStart | undefined;
   let embedded: EmbeddedServices | undefined;
   let app: INestApplication | undefined;
   let stopping = false;
@@ -49,6 +63,8 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
       process.exit(code || 1);
     }, limitMs);
     force.unref();
+    // Services still starting are stopped once they are up (within the limit above).
+    embedded ??= await starting?.ready.catch(() => undefined);
     // Processes starting from now on wait for this one to finish and take over, instead of
     // attaching to services about to stop.
     embedded?.beginShutdown();
@@ -73,7 +89,10 @@ export async function bootstrap(forcedRole?: AppRole): Promise<void> {
   });
 
   try {
-    embedded = await startEmbeddedServices(config);
+    starting = startEmbeddedServices(config);
+    await starting.launched;
+    const { createApp } = await import('./app.factory');
+    embedded = await starting.ready;
     config = embedded.config;
     app = await createApp(config, role);
     await app.listen(config.port, config.host);

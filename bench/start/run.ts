@@ -1,7 +1,10 @@
 /**
  * Start benchmark (issue 13): how long the built app (`dist/main.js`, no other environment)
- * takes from spawn to `GET /health/ready` answering 200, and the app process's resident memory
- * (VmRSS; its embedded redis-server child is a process of its own, not counted) at that moment.
+ * takes from spawn to `GET /health/ready` answering 200, the app process's resident memory
+ * (VmRSS, all its threads: the PGlite thread included; its embedded redis-server child is a
+ * process of its own, not counted) at that moment, and the CPU time it used until then (user +
+ * system, all threads): on a shared machine the wall time follows the neighbours' load, the CPU
+ * time much less.
  *
  * Variants, interleaved round by round:
  * - `pglite-fresh`: a new, empty DATA_DIR (embedded redis-server + PGlite on disk): the first
@@ -10,9 +13,9 @@
  * - `postgres`: DATABASE_URL set to a PostgreSQL server (BENCH_DATABASE_URL, default the
  *   machine's 127.0.0.1:5432/test), a schema of its own; skipped when none answers.
  *
- * The PGlite template (node_modules/.cache/nest-redis-patterns/) is made before the first round,
- * as `npm run build` leaves it; BENCH_NO_TEMPLATE=1 deletes it before every fresh start instead,
- * to show what initdb in process costs.
+ * The PGlite template (node_modules/.cache/nest-redis-patterns/: the archive and the directory)
+ * is made before the first round, as `npm run build` leaves it; BENCH_NO_TEMPLATE=1 deletes it
+ * before every fresh start instead, to show what initdb in process costs.
  *
  *   npm run bench:start                 # 5 rounds, ≈ 1 minute
  *   BENCH_ROUNDS=1 npm run bench:start  # smoke run
@@ -20,11 +23,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { pgliteTemplate, pgliteTemplateFile } from '../../src/database';
+import { pgliteTemplateDir, pgliteTemplateFile, preparePgliteTemplate } from '../../src/database';
 import { freePort } from '../../src/redis';
 import { machineLine, ROOT, stopChild, writeResults } from '../lib/runner';
 import { median, num, sleep } from '../lib/util';
@@ -38,12 +41,19 @@ type Variant = 'pglite-fresh' | 'pglite-existing' | 'postgres';
 interface Sample {
   readyMs: number;
   rssMiB: number;
+  cpuMs: number;
 }
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) / 1024;
+}
+
+/** User + system CPU time of a process so far, all its threads (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Spawns dist/main.js with `env` (and nothing else of ours), times it to ready, reads its RSS. */
@@ -74,7 +84,7 @@ async function startOnce(env: Record<string, string>): Promise<Sample> {
       await sleep(20);
     }
     const readyMs = performance.now() - t0;
-    return { readyMs, rssMiB: rssMiB(child.pid!) };
+    return { readyMs, rssMiB: rssMiB(child.pid!), cpuMs: cpuMs(child.pid!) };
   } finally {
     await stopChild(child, 15_000); // PGlite flushes to disk on SIGTERM: the next start reuses it
   }
@@ -94,7 +104,7 @@ async function postgresAnswers(): Promise<boolean> {
 async function main(): Promise<void> {
   const machine = machineLine('coord');
   console.log(machine);
-  if (!NO_TEMPLATE) await pgliteTemplate(); // as `npm run build` leaves it
+  if (!NO_TEMPLATE) await preparePgliteTemplate(); // as `npm run build` leaves it
   const withPg = await postgresAnswers();
   if (!withPg) console.log(`no PostgreSQL at ${PG_URL}: the postgres variant is skipped`);
   const samples: Record<Variant, Sample[]> = {
@@ -107,7 +117,10 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const dataDir = mkdtempSync(join(tmpdir(), 'nrp-bench-start-'));
       dirs.push(dataDir);
-      if (NO_TEMPLATE) rmSync(pgliteTemplateFile(), { force: true });
+      if (NO_TEMPLATE) {
+        rmSync(pgliteTemplateFile(), { force: true });
+        rmSync(pgliteTemplateDir(), { recursive: true, force: true });
+      }
       const order: Variant[] =
         round % 2
           ? ['pglite-fresh', 'pglite-existing', 'postgres']
@@ -131,21 +144,24 @@ async function main(): Promise<void> {
         }
         const last = samples[v].at(-1)!;
         console.log(
-          `round ${round} ${v}: ready in ${last.readyMs.toFixed(0)} ms, RSS ${last.rssMiB.toFixed(0)} MiB`,
+          `round ${round} ${v}: ready in ${last.readyMs.toFixed(0)} ms, RSS ${last.rssMiB.toFixed(0)} MiB, CPU ${last.cpuMs.toFixed(0)} ms (load ${loadavg()[0].toFixed(2)})`,
         );
       }
     }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+  const cell = (xs: number[]) =>
+    `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
   const rows = (Object.keys(samples) as Variant[])
     .filter((v) => samples[v].length > 0)
     .map((v) => {
       const s = samples[v];
-      const ready = s.map((x) => x.readyMs);
-      const rss = s.map((x) => x.rssMiB);
-      return `| ${v} | ${median(ready).toFixed(0)} (${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)}) | ${median(rss).toFixed(0)} (${Math.min(...rss).toFixed(0)}–${Math.max(...rss).toFixed(0)}) |`;
+      return `| ${v} | ${cell(s.map((x) => x.readyMs))} | ${cell(s.map((x) => x.rssMiB))} | ${cell(s.map((x) => x.cpuMs))} |`;
     });
+  const loadAtEnd = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
   const md = [
     `# bench:start — ${new Date().toISOString()}`,
     '',
@@ -153,9 +169,11 @@ async function main(): Promise<void> {
     '',
     `${ROUNDS} rounds, variants interleaved; medians (min–max). Target (issue 13): ≤ 2000 ms and ≤ 300 MiB on a fresh directory.${NO_TEMPLATE ? ' BENCH_NO_TEMPLATE=1: initdb in process on every fresh start.' : ''}`,
     '',
-    '| Start | spawn → /health/ready 200 (ms) | app RSS at ready (MiB) |',
-    '|---|---|---|',
+    '| Start | spawn → /health/ready 200 (ms) | app RSS at ready (MiB) | app CPU until ready (ms) |',
+    '|---|---|---|---|',
     ...rows,
+    '',
+    `Load average at the end: ${loadAtEnd} (1/5/15 min).`,
     '',
   ].join('\n');
   console.log(`\n${md}`);

@@ -5,6 +5,14 @@ export * from './database.module-definition';
 export * from './database.module';
 export { migrate, seedDemoData } from './migrator';
 export { PgliteDatabase } from './pglite.database';
-export { pgliteTemplate, pgliteTemplateFile, prepareDataDir } from './pglite-template';
+export { PGLITE_SETTINGS, pgliteOptions } from './pglite-settings';
+export {
+  pgliteTemplate,
+  pgliteTemplateDir,
+  pgliteTemplateFile,
+  preparePgliteTemplate,
+  prepareDataDir,
+} from './pglite-template';
 export { PostgresDatabase } from './postgres.database';
-export { PgliteWireServer } from './pglite-wire-server';
+export { PgliteWireServer, type WireServerLogger } from './pglite-wire-server';
+export { startPgliteServer, type PgliteServer } from './pglite-server';

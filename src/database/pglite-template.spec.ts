@@ -1,8 +1,22 @@
 import { PGlite } from '@electric-sql/pglite';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractTar, pgliteTemplate, prepareDataDir } from './pglite-template';
+import {
+  extractTar,
+  pgliteTemplate,
+  pgliteTemplateDir,
+  prepareDataDir,
+  preparePgliteTemplate,
+} from './pglite-template';
 
 /** One ustar entry: a 512-byte header (name, mode, size, checksum, type) and the padded body. */
 function tarEntry(name: string, body: string, type = '0'): Buffer {
@@ -58,6 +72,25 @@ describe('PGlite template', () => {
     const again = await PGlite.create(dataDir);
     expect((await again.query<{ v: number }>('SELECT v FROM kept')).rows).toEqual([{ v: 42 }]);
     await again.close();
+  }, 60_000);
+
+  it('copies new data directories from the template extracted once beside the archive', async () => {
+    await preparePgliteTemplate();
+    const template = pgliteTemplateDir();
+    expect(readFileSync(join(template, 'PG_VERSION'), 'utf8')).toMatch(/^\d+\n$/);
+    const files = (d: string) => readdirSync(d, { recursive: true }).map(String).sort();
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    await prepareDataDir(a);
+    await prepareDataDir(b);
+    expect(files(a)).toEqual(files(template));
+    expect(files(b)).toEqual(files(template));
+    // Copies, not links: a database writing to its files leaves the template and the other alone.
+    const db = await PGlite.create(a);
+    await db.query('CREATE TABLE only_in_a (v int)');
+    await db.close();
+    expect(files(template)).not.toEqual(files(a));
+    expect(files(b)).toEqual(files(template));
   }, 60_000);
 
   it('leaves a non-empty folder that is not a cluster to PGlite (never overwrites files)', async () => {

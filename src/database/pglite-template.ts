@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -9,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
+import { pgliteOptions } from './pglite-settings';
 
 /**
  * A prepared, empty PGlite cluster (what initdb produces), so that a new database does not run
@@ -20,6 +22,12 @@ import { dirname, join, normalize, sep } from 'node:path';
  * only on it). It is made the first time it is needed (or by `npm run build`), written
  * atomically, and read once per process. When the cache cannot be written (a read-only
  * node_modules), the template is still made in memory for this process.
+ *
+ * A data directory on disk is copied from the same cluster extracted once beside the archive
+ * (`pglite-<version>-initdb/`, by `extractTar`, so with the same checks): the kernel copies the
+ * 40 MB file by file, and the process never holds the archive (reading it kept 40 MB of RSS until
+ * the next garbage collection, and copying it byte by byte cost about 0.25 s). In-memory
+ * databases (tests) load the archive itself.
  */
 let template: Promise<Uint8Array> | undefined;
 
@@ -38,6 +46,11 @@ export function pgliteTemplateFile(): string {
   return join(nodeModules, '.cache', 'nest-redis-patterns', `pglite-${pkg.version}-initdb.tar`);
 }
 
+/** The same cluster extracted: `…/pglite-<version>-initdb/` beside the archive. */
+export function pgliteTemplateDir(): string {
+  return pgliteTemplateFile().replace(/\.tar$/, '');
+}
+
 async function makeTemplate(): Promise<Uint8Array> {
   const db = await PGlite.create('memory://');
   try {
@@ -53,7 +66,7 @@ async function readOrMakeTemplate(): Promise<Uint8Array> {
   let file: string | undefined;
   try {
     file = pgliteTemplateFile();
-    if (existsSync(file)) return new Uint8Array(readFileSync(file));
+    if (existsSync(file)) return readFileSync(file); // the Buffer: no copy of the 40 MB
   } catch {
     // no readable cache: make one below
   }
@@ -77,25 +90,61 @@ export function pgliteTemplate(): Promise<Uint8Array> {
   return template;
 }
 
+/**
+ * The template directory, extracted from the archive the first time (to a sibling folder,
+ * renamed into place: a concurrent reader sees no directory or all of it). Undefined when the
+ * cache cannot be written.
+ */
+async function templateDir(): Promise<string | undefined> {
+  let dir: string;
+  try {
+    dir = pgliteTemplateDir();
+    if (existsSync(join(dir, 'PG_VERSION'))) return dir;
+  } catch {
+    return undefined;
+  }
+  const tmp = `${dir}.${process.pid}.tmp`;
+  try {
+    // Not kept: a process opens one data directory on disk, and the archive is 40 MB.
+    extractTar(await (template ?? readOrMakeTemplate()), tmp);
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // read-only, or another process was first
+  }
+  return existsSync(join(dir, 'PG_VERSION')) ? dir : undefined;
+}
+
+/** Makes the template archive and directory if they are missing (`npm run build`). */
+export async function preparePgliteTemplate(): Promise<void> {
+  await pgliteTemplate();
+  await templateDir();
+}
+
 /** A new in-memory PGlite, loaded from the template instead of running initdb. */
 export async function createMemoryPglite(): Promise<PGlite> {
   const bytes = await pgliteTemplate();
-  return PGlite.create('memory://', { loadDataDir: new Blob([bytes]) });
+  return PGlite.create('memory://', pgliteOptions({ loadDataDir: new Blob([bytes]) }));
 }
 
 /**
  * Makes `dataDir` a new PostgreSQL data directory from the template when it holds none yet
- * (no `PG_VERSION`); leaves an existing one alone. The files are written to a sibling folder and
- * renamed into place, so a process killed half way leaves no half-made cluster behind.
+ * (no `PG_VERSION`); leaves an existing one alone. The files are copied from the template
+ * directory (or, when the cache is read-only, extracted from the archive) to a sibling folder
+ * and renamed into place, so a process killed half way leaves no half-made cluster behind.
  */
 export async function prepareDataDir(dataDir: string): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return; // not ours: let PGlite say
-  // Not kept: an app opens one data directory, and the archive is 40 MB.
-  const bytes = await (template ?? readOrMakeTemplate());
   const staging = `${dataDir}.${process.pid}.init`;
   rmSync(staging, { recursive: true, force: true });
-  extractTar(bytes, staging);
+  const source = await templateDir();
+  try {
+    if (source) cpSync(source, staging, { recursive: true });
+    else extractTar(await (template ?? readOrMakeTemplate()), staging);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
   rmSync(dataDir, { recursive: true, force: true }); // empty (checked above)
   mkdirSync(dirname(dataDir), { recursive: true });
   renameSync(staging, dataDir);

@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { Logger } from '@nestjs/common';
 import { Socket } from 'node:net';
 import { Client } from 'pg';
 import { BackendStatusTracker, PgliteWireServer } from './pglite-wire-server';
@@ -79,7 +80,7 @@ describe('PgliteWireServer', () => {
 
   beforeAll(async () => {
     db = await PGlite.create('memory://');
-    server = await new PgliteWireServer(db).start();
+    server = await new PgliteWireServer(db, { logger: new Logger('PgliteWireServer') }).start();
     await db.exec('CREATE TABLE items (name text NOT NULL)');
   });
 

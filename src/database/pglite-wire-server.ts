@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { Logger } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { createServer, Server, Socket } from 'node:net';
 
 // Untyped first messages (int32 length, int32 code) and the typed ones we act on.
@@ -86,9 +86,17 @@ export class BackendStatusTracker {
   }
 }
 
+/** Where the server reports clients it had to drop. */
+export type WireServerLogger = Pick<LoggerService, 'warn' | 'error'>;
+
 export interface PgliteWireServerOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * Given by the caller (a Nest `Logger`, or the embedded server thread's relay to the main
+   * thread's logger), so that this file loads no Nest package: it runs in a worker thread.
+   */
+  logger: WireServerLogger;
 }
 
 /**
@@ -112,7 +120,6 @@ export interface PgliteWireServerOptions {
  * CancelRequest is ignored.
  */
 export class PgliteWireServer {
-  private readonly logger = new Logger('PgliteWireServer');
   private readonly backend = new BackendMutex();
   private readonly connections = new Set<WireConnection>();
   private server?: Server;
@@ -120,7 +127,7 @@ export class PgliteWireServer {
 
   constructor(
     readonly db: PGlite,
-    private readonly options: PgliteWireServerOptions = {},
+    private readonly options: PgliteWireServerOptions,
   ) {}
 
   /** A URL for `pg` / `PostgresDatabase`. */
@@ -131,7 +138,7 @@ export class PgliteWireServer {
   async start(): Promise<this> {
     await this.db.waitReady;
     const server = createServer((socket) => {
-      const conn = new WireConnection(socket, this.db, this.backend, this.logger);
+      const conn = new WireConnection(socket, this.db, this.backend, this.options.logger);
       this.connections.add(conn);
       void conn.closed.then(() => this.connections.delete(conn));
     });
@@ -174,7 +181,7 @@ class WireConnection {
     private readonly socket: Socket,
     private readonly db: PGlite,
     private readonly backend: BackendMutex,
-    private readonly logger: Logger,
+    private readonly logger: WireServerLogger,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {

@@ -1,5 +1,6 @@
 import { PGlite, Transaction } from '@electric-sql/pglite';
 import { Database, Queryable } from './database';
+import { pgliteOptions } from './pglite-settings';
 import { createMemoryPglite, prepareDataDir } from './pglite-template';
 
 /** PostgreSQL in process (WASM). One connection; PGlite queues concurrent queries itself. */
@@ -17,7 +18,7 @@ export class PgliteDatabase extends Database {
   static async open(dataDir: string | null): Promise<PgliteDatabase> {
     if (dataDir === null) return new PgliteDatabase(await createMemoryPglite());
     await prepareDataDir(dataDir);
-    return new PgliteDatabase(await PGlite.create(dataDir));
+    return new PgliteDatabase(await PGlite.create(dataDir, pgliteOptions()));
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

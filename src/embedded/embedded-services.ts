@@ -1,10 +1,14 @@
-import { PGlite } from '@electric-sql/pglite';
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { join, resolve } from 'node:path';
 import { currentProcess, ProcessIdentity, sleep } from '../common';
 import type { AppConfig } from '../config';
-import { PgliteWireServer, prepareDataDir } from '../database';
-import { RedisServerProcess } from '../redis';
+// Two files, not the ../database and ../redis faces: the embedded services start before the
+// app's modules load (src/bootstrap.ts), and those faces would load about a third of them
+// (ioredis, pg, their Nest modules) first.
+// eslint-disable-next-line nrp/module-faces
+import { startPgliteServer } from '../database/pglite-server';
+// eslint-disable-next-line nrp/module-faces
+import { RedisServerProcess } from '../redis/embedded-redis';
 import { OwnerElection, readServiceState, writeServiceState } from './owner-election';
 
 const DEFAULT_WAIT_MS = 60_000;
@@ -63,9 +67,17 @@ export interface OwnOrUseOptions {
   /** For messages: the variable that replaces the embedded service. */
   variable: 'REDIS_URL' | 'DATABASE_URL';
   dataDir: string;
-  /** Starts the service; `preferredPort` is the port of the previous run, to reuse when free. */
-  start(preferredPort: number | undefined): Promise<RunningService>;
+  /**
+   * Starts the service; `preferredPort` is the port of the previous run, to reuse when free.
+   * Calls `launched` once the service's process or thread exists (it may not answer yet).
+   */
+  start(preferredPort: number | undefined, launched: () => void): Promise<RunningService>;
   waitMs?: number;
+  /**
+   * Called once nothing is left for this process to launch: it started the service's process
+   * or thread (see `start`), found the service owned by another process, or failed.
+   */
+  launched?: () => void;
 }
 
 /**
@@ -74,6 +86,15 @@ export interface OwnOrUseOptions {
  * releases meanwhile, the election runs again and this process may become the owner.
  */
 export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
+  const launched = o.launched ?? (() => undefined);
+  try {
+    return await electAndStart(o, launched);
+  } finally {
+    launched();
+  }
+}
+
+async function electAndStart(o: OwnOrUseOptions, launched: () => void): Promise<EmbeddedService> {
   const me = currentProcess();
   const election = new OwnerElection(o.stateDir, o.service, me);
   const waitMs = o.waitMs ?? DEFAULT_WAIT_MS;
@@ -83,7 +104,7 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
     if (e.role === 'owner') {
       let running: RunningService;
       try {
-        running = await o.start(readServiceState(o.stateDir, o.service)?.port);
+        running = await o.start(readServiceState(o.stateDir, o.service)?.port, launched);
       } catch (err) {
         try {
           election.release(e.gen);
@@ -124,6 +145,7 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
           })()),
       };
     }
+    launched(); // another process owns it: nothing to launch here, only to wait for
     const state = readServiceState(o.stateDir, o.service);
     if (state?.ready && state.gen === e.gen && state.pid === e.owner.pid) {
       return {
@@ -140,42 +162,28 @@ export async function ownOrUse(o: OwnOrUseOptions): Promise<EmbeddedService> {
   }
 }
 
-/** Starts PGlite on `dir` and serves it on loopback, on `preferredPort` when it is free. */
-export async function startPgliteServer(
-  dir: string,
-  preferredPort: number | undefined,
-): Promise<RunningService> {
-  await prepareDataDir(dir); // a new cluster from the prepared template, not initdb in process
-  const db = await PGlite.create(dir);
-  try {
-    let server: PgliteWireServer;
-    try {
-      server = await new PgliteWireServer(db, { port: preferredPort ?? 0 }).start();
-    } catch (err) {
-      if (!preferredPort || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      server = await new PgliteWireServer(db).start();
-    }
-    return {
-      url: server.url,
-      port: server.port,
-      stop: async () => {
-        await server.stop();
-        await db.close(); // flushes to disk
-      },
-    };
-  } catch (err) {
-    await db.close().catch(() => undefined);
-    throw err;
-  }
-}
-
 /** The embedded services of this process, and the configuration that points at them. */
 export interface EmbeddedServices {
   config: AppConfig;
   services: EmbeddedService[];
   beginShutdown(): void;
-  /** Stops what this process owns, last started first. */
+  /** Stops what this process owns: PGlite, then the redis-server. */
   stop(): Promise<void>;
+}
+
+/** A start under way (see {@link startEmbeddedServices}). */
+export interface EmbeddedStart {
+  /**
+   * Resolves once every service this process owns has been launched (the redis-server spawned,
+   * the PGlite thread started) or found running under another owner, or the start has failed:
+   * what is left is waiting for them, so the caller can do other work meanwhile.
+   */
+  readonly launched: Promise<void>;
+  /**
+   * The services once all are ready. On failure, the ones that did start are stopped first;
+   * the error is the redis-server's when both failed.
+   */
+  readonly ready: Promise<EmbeddedServices>;
 }
 
 /**
@@ -187,79 +195,136 @@ export interface EmbeddedServices {
  * or its watchdog when it is killed). Owners reuse their ports across restarts, so a
  * dependent that outlives its owner reconnects by itself when the owner starts again. Every
  * process, the owner included, reaches the database through the wire server.
+ *
+ * Both services start at once: the redis-server is a child process and PGlite runs in a thread
+ * of its own (./pglite-server.ts), so neither waits for the other, and the caller can load the
+ * app's modules meanwhile (`launched`).
  */
-export async function startEmbeddedServices(
+export function startEmbeddedServices(
   config: AppConfig,
-  logger = new Logger('Embedded'),
-): Promise<EmbeddedServices> {
+  logger: Pick<LoggerService, 'log' | 'warn' | 'error'> = new Logger('Embedded'),
+): EmbeddedStart {
   const dataDir = resolve(config.dataDir);
   const stateDir = join(dataDir, 'embedded');
-  const services: EmbeddedService[] = [];
-  const stopAll = async () => {
-    for (const s of [...services].reverse()) await s.stop();
+  const launches: Promise<void>[] = [];
+  const launch = () => {
+    let done!: () => void;
+    launches.push(new Promise<void>((r) => (done = r)));
+    return done;
   };
-  try {
-    if (config.redis.state.mode === 'embedded') {
-      const binary = config.redis.state.binary;
-      const redisDir = join(dataDir, 'redis');
-      const redis = await ownOrUse({
-        stateDir,
-        service: 'redis',
-        label: 'redis-server',
-        variable: 'REDIS_URL',
-        dataDir,
-        start: async (preferredPort) => {
-          const server = await new RedisServerProcess({
-            binary,
-            dir: redisDir,
-            preferredPort,
-          }).start();
-          return { url: server.url, port: server.port, stop: () => server.stop() };
-        },
-      });
-      services.push(redis);
+
+  const redisDir = join(dataDir, 'redis');
+  const redisState = config.redis.state;
+  const redis =
+    redisState.mode === 'embedded'
+      ? ownOrUse({
+          stateDir,
+          service: 'redis',
+          label: 'redis-server',
+          variable: 'REDIS_URL',
+          dataDir,
+          launched: launch(),
+          start: async (preferredPort, launched) => {
+            const server = await new RedisServerProcess({
+              binary: redisState.binary,
+              dir: redisDir,
+              preferredPort,
+              onSpawn: launched,
+            }).start();
+            return { url: server.url, port: server.port, stop: () => server.stop() };
+          },
+        })
+      : undefined;
+
+  const pgliteDir =
+    config.database.kind === 'pglite' && config.database.dataDir !== null
+      ? resolve(config.database.dataDir)
+      : undefined;
+  const db =
+    pgliteDir !== undefined
+      ? ownOrUse({
+          stateDir,
+          service: 'pglite',
+          label: 'PGlite database',
+          variable: 'DATABASE_URL',
+          dataDir,
+          launched: launch(),
+          start: (preferredPort, launched) => {
+            const running = startPgliteServer(
+              pgliteDir,
+              preferredPort,
+              new Logger('PgliteWireServer'),
+            );
+            launched(); // the thread exists
+            return running;
+          },
+        })
+      : undefined;
+
+  const ready = (async (): Promise<EmbeddedServices> => {
+    const settled = await Promise.allSettled([redis, db]);
+    // Stopped in reverse order: PGlite first, then the redis-server (as when they started one
+    // after the other).
+    const services = settled.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+    const stopAll = async () => {
+      for (const s of [...services].reverse()) await s.stop();
+    };
+    const failure = settled.find((r) => r.status === 'rejected');
+    if (failure) {
+      await stopAll().catch(() => undefined);
+      throw failure.reason;
+    }
+    const [redisService, dbService] = settled.map((r) =>
+      r.status === 'fulfilled' ? r.value : undefined,
+    );
+    if (redisService) {
       logger.log(
-        redis.role === 'owner'
-          ? `started embedded redis-server on ${redis.url} (data in ${redisDir}); later processes with this DATA_DIR use it; set REDIS_URL to use your own`
-          : `using the embedded redis-server of process ${redis.owner.pid} on ${redis.url} (DATA_DIR ${dataDir})`,
+        redisService.role === 'owner'
+          ? `started embedded redis-server on ${redisService.url} (data in ${redisDir}); later processes with this DATA_DIR use it; set REDIS_URL to use your own`
+          : `using the embedded redis-server of process ${redisService.owner.pid} on ${redisService.url} (DATA_DIR ${dataDir})`,
       );
       config = {
         ...config,
-        redis: { ...config.redis, state: { mode: 'standalone', url: redis.url } },
+        redis: { ...config.redis, state: { mode: 'standalone', url: redisService.url } },
       };
     }
-    if (config.database.kind === 'pglite' && config.database.dataDir !== null) {
-      const pgliteDir = resolve(config.database.dataDir);
-      const db = await ownOrUse({
-        stateDir,
-        service: 'pglite',
-        label: 'PGlite database',
-        variable: 'DATABASE_URL',
-        dataDir,
-        start: (preferredPort) => startPgliteServer(pgliteDir, preferredPort),
-      });
-      services.push(db);
+    if (dbService) {
       logger.log(
-        db.role === 'owner'
-          ? `serving PGlite (data in ${pgliteDir}) on ${db.url} for this and later processes with this DATA_DIR`
-          : `using the PGlite database of process ${db.owner.pid} on ${db.url} (DATA_DIR ${dataDir})`,
+        dbService.role === 'owner'
+          ? `serving PGlite (data in ${pgliteDir}) on ${dbService.url} for this and later processes with this DATA_DIR`
+          : `using the PGlite database of process ${dbService.owner.pid} on ${dbService.url} (DATA_DIR ${dataDir})`,
       );
       // The embedded server runs every client's statements on one PGlite backend, one unit at
       // a time: under a burst the processes' pools queue for it much longer than for a real
       // server, so waiting up to 30 s for a connection beats answering 503 in development.
       config = {
         ...config,
-        database: { kind: 'postgres', url: db.url, schema: 'public', connectTimeoutMs: 30_000 },
+        database: {
+          kind: 'postgres',
+          url: dbService.url,
+          schema: 'public',
+          connectTimeoutMs: 30_000,
+        },
       };
     }
-  } catch (err) {
-    await stopAll().catch(() => undefined);
-    throw err;
-  }
+    return {
+      config,
+      services,
+      beginShutdown: () => services.forEach((s) => s.beginShutdown()),
+      stop: stopAll,
+    };
+  })();
+  // Handled here too: the caller may still be loading modules when a start fails at once
+  // (no redis-server binary), and awaits `ready` only afterwards.
+  ready.catch(() => undefined);
   return {
-    config,
-    services,
-    beginShutdown: () => services.forEach((s) => s.beginShutdown()),
-    stop: stopAll,
+    launched: Promise.race([
+      Promise.all(launches).then(() => undefined),
+      ready.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]),
+    ready,
   };
 }

@@ -3,5 +3,6 @@ export {
   startEmbeddedServices,
   type EmbeddedService,
   type EmbeddedServices,
+  type EmbeddedStart,
 } from './embedded-services';
 export { OwnerElection, readServiceState, type ServiceState } from './owner-election';

@@ -111,6 +111,8 @@ export interface RedisServerOptions {
   configFile?: string;
   /** Kill the server if this Node process dies without stopping it (default true). */
   watchdog?: boolean;
+  /** Called once the server's process is spawned (before it answers), e.g. to start other work meanwhile. */
+  onSpawn?: () => void;
   readyTimeoutMs?: number;
 }
 
@@ -180,6 +182,7 @@ export class RedisServerProcess {
       // connections and stops this server itself, in that order.
       const child = spawn(binary, args, { stdio: 'ignore', detached: true });
       this.child = child;
+      this.options.onSpawn?.();
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const ready = waitFor(() => pingRedis(this.port), this.options.readyTimeoutMs ?? 30_000);
       const outcome = await Promise.race([

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { freePort } from '../../src/redis';
 import { http, sharedRedisEnv, testPrefix } from '../support/app';
 import { alive, processGroup, until, waitReady } from '../support/processes';
@@ -51,6 +52,31 @@ describe('built entry points', () => {
     expect(p.output()).toMatch(/REDIS_URL/);
   });
 
+  it('when the redis-server cannot start, the PGlite started beside it is closed and given up: the next start on that DATA_DIR owns it', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const failed = run('main', { PATH: '/nonexistent', DATA_DIR: dataDir, PORT: String(port) });
+    expect(await failed.exited).toBe(1);
+    expect(failed.output()).toMatch(/no redis-server binary was found/);
+    // PGlite started at the same time: its cluster is complete (no staging folder left) and
+    // its ownership released, not merely abandoned by a dead process.
+    expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(dataDir).filter((f) => f.endsWith('.init'))).toEqual([]);
+    const markers = readdirSync(join(dataDir, 'embedded')).filter((f) =>
+      f.startsWith('pglite.owner.'),
+    );
+    const top = Math.max(...markers.map((f) => Number(f.slice('pglite.owner.'.length))));
+    expect(
+      JSON.parse(readFileSync(join(dataDir, 'embedded', `pglite.owner.${top}`), 'utf8')),
+    ).toMatchObject({ released: true });
+
+    const next = run('main', { DATA_DIR: dataDir, PORT: String(port) });
+    await waitReady(`http://127.0.0.1:${port}`, next);
+    expect((await http(`http://127.0.0.1:${port}/api/users/1`)).body).toMatchObject({ id: 1 });
+    next.proc.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  });
+
   it('with no environment, starts a private redis-server and PGlite, keeps data across restarts, and SIGTERM stops both', async () => {
     const dataDir = tempDir();
     const port = await freePort();
@@ -67,6 +93,36 @@ describe('built entry points', () => {
     expect(created.status).toBe(201);
     const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     expect(alive(redisPid)).toBe(true);
+    // The embedded PGlite runs with the small-server settings (src/database/pglite-settings.ts).
+    const { url: dbUrl } = JSON.parse(
+      readFileSync(join(dataDir, 'embedded', 'pglite.json'), 'utf8'),
+    ) as { url: string };
+    const client = new Client({ connectionString: dbUrl });
+    await client.connect();
+    try {
+      expect((await client.query('SHOW shared_buffers')).rows).toEqual([
+        { shared_buffers: '16MB' },
+      ]);
+    } finally {
+      await client.end();
+    }
+    // The PGlite thread's log lines reach the app's log: a client sending garbage is dropped
+    // and reported under the wire server's name.
+    const garbage = new Socket();
+    await new Promise<void>((resolve) => {
+      garbage.once('close', () => resolve());
+      garbage.once('error', () => undefined);
+      garbage.connect(Number(new URL(dbUrl).port), '127.0.0.1', () =>
+        garbage.write(Buffer.from([0, 0, 0, 8, 0, 0, 0x30, 0x39])),
+      );
+    });
+    expect(
+      await until(() =>
+        /"context":"PgliteWireServer".*closing a client that sent a malformed message/.test(
+          first.output(),
+        ),
+      ),
+    ).toBe(true);
 
     first.proc.kill('SIGTERM');
     expect(await first.exited).toBe(0);

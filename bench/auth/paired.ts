@@ -14,30 +14,22 @@
  * [auth-paired-latest.md].
  */
 import type { ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { measureBlock, pairedRounds, percent, summarizePaired, times } from '../lib/paired';
 import {
-  copyLuaAssets,
-  installCleanupHandlers,
-  machineLine,
-  startChild,
-  startPrivateRedis,
-  stopChild,
-  writeResults,
-} from '../lib/runner';
-import { num } from '../lib/util';
+  loadAverage,
+  measureBlock,
+  pairedRounds,
+  pairedSettings,
+  percent,
+  runPaired,
+  summarizePaired,
+  times,
+} from '../lib/paired';
+import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
 import { checkWiring, credentialHeaders, CredentialSpec, serverStats } from './client';
 
-const ROUNDS = Math.round(num('BENCH_ROUNDS', 12, 2));
-const BLOCK_S = num('BENCH_BLOCK_S', 3, 0.5);
-const WARMUP_S = num('BENCH_WARMUP_S', 3, 0);
-const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
-const RESULTS_FILE = process.env.BENCH_RESULTS_FILE?.trim() || 'auth-paired-latest.md';
-const PLATFORMS = (process.env.BENCH_PLATFORMS ?? 'fastify,express')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s) => s === 'fastify' || s === 'express');
+const SETTINGS = pairedSettings({ resultsFile: 'auth-paired-latest.md', warmupS: 3 });
+const { rounds: ROUNDS, blockS: BLOCK_S, warmupS: WARMUP_S, connections: CONNECTIONS } = SETTINGS;
 
 const ROUTES: CredentialSpec[] = [
   { id: 'public', path: '/public', credential: 'none' },
@@ -122,9 +114,7 @@ function report(
       `${ROUNDS} rounds of ${BLOCK_S} s blocks on the public route, the \`@Authenticated()\` route with a ` +
       `Bearer token and with a session cookie (order rotated each round), after ${WARMUP_S} s of warm-up ` +
       `on each; autocannon ${CONNECTIONS} connections, pipelining 1, one credential of user 1. Load ` +
-      `average at the end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' / ')}.`,
+      `average at the end: ${loadAverage()}.`,
     '',
     '| Platform | credential | × public, req/s: median of per-round ratios (quartiles) | × public, by server CPU per request (quartiles) | req/s, public → this (medians) | server CPU µs per request, public → this (medians) |',
     '|---|---|--:|--:|--:|--:|',
@@ -138,22 +128,9 @@ function report(
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  copyLuaAssets();
-  const startedAt = new Date();
-  const machine = machineLine('coord');
+runPaired(SETTINGS.resultsFile, async (machine, startedAt) => {
   const results: { platform: string; blocks: PlatformBlocks }[] = [];
-  for (const platform of PLATFORMS)
+  for (const platform of SETTINGS.platforms)
     results.push({ platform, blocks: await measurePlatform(platform) });
-  const md = report(results, startedAt, machine);
-  console.log(md);
-  console.log(`written to ${writeResults(RESULTS_FILE, md)}`);
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+  return report(results, startedAt, machine);
+});

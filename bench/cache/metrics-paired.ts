@@ -26,31 +26,27 @@
  * [cache-command-metrics-paired.md].
  */
 import type { ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Block, measureBlock, pairedRounds, percent, summarizePaired } from '../lib/paired';
 import {
-  copyLuaAssets,
-  installCleanupHandlers,
-  machineLine,
-  startChild,
-  startPrivateRedis,
-  stopChild,
-  writeResults,
-} from '../lib/runner';
-import { num } from '../lib/util';
+  Block,
+  loadAverage,
+  measureBlock,
+  pairedRounds,
+  pairedSettings,
+  percent,
+  runPaired,
+  summarizePaired,
+} from '../lib/paired';
+import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
 import { getJson, throughput, warmKey } from './load';
 import { measureTraceCost, TraceCost } from './trace-cost';
 
-const ROUNDS = Math.round(num('BENCH_PAIRS', 12, 2));
-const BLOCK_S = num('BENCH_BLOCK_S', 3, 0.5);
-const WARMUP_S = num('BENCH_WARMUP_S', 3, 0);
-const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
-const RESULTS_FILE = process.env.BENCH_RESULTS_FILE?.trim() || 'cache-command-metrics-paired.md';
-const PLATFORMS = (process.env.BENCH_PLATFORMS ?? 'fastify,express')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s) => s === 'fastify' || s === 'express');
+const SETTINGS = pairedSettings({
+  resultsFile: 'cache-command-metrics-paired.md',
+  warmupS: 3,
+  roundsVar: 'BENCH_PAIRS',
+});
+const { rounds: ROUNDS, blockS: BLOCK_S, warmupS: WARMUP_S, connections: CONNECTIONS } = SETTINGS;
 type State = 'off' | 'on' | 'noop';
 const STATES = [
   ...new Set(
@@ -130,9 +126,7 @@ function report(
     `Run ${startedAt.toISOString()}; per platform one server, ${ROUNDS} rounds of ${BLOCK_S} s blocks ` +
       `(states ${STATES.join(', ')}, order rotated each round) after ${WARMUP_S} s of warm-up in each ` +
       `state; autocannon ${CONNECTIONS} connections, pipelining 1; GET of our \`@Cached\` route, L1 off, ` +
-      `auto-pipelining on (one Redis GET per request). Load average at the end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' / ')}.`,
+      `auto-pipelining on (one Redis GET per request). Load average at the end: ${loadAverage()}.`,
     '',
     '| Platform | state | server CPU per request vs off: median of per-round ratios (quartiles) | µs per request, off → state (medians) | req/s vs off: median of per-round ratios (quartiles) | req/s, off → state (medians) |',
     '|---|---|--:|--:|--:|--:|',
@@ -155,23 +149,10 @@ function report(
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  copyLuaAssets();
-  const startedAt = new Date();
-  const machine = machineLine('coord');
+runPaired(SETTINGS.resultsFile, async (machine, startedAt) => {
   const results: { platform: string; blocks: Map<State, Block[]> }[] = [];
-  for (const platform of PLATFORMS)
+  for (const platform of SETTINGS.platforms)
     results.push({ platform, blocks: await measurePlatform(platform) });
   const trace = await measureTraceCost();
-  const md = report(results, trace, startedAt, machine);
-  console.log(md);
-  console.log(`written to ${writeResults(RESULTS_FILE, md)}`);
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+  return report(results, trace, startedAt, machine);
+});

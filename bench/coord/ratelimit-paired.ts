@@ -15,25 +15,21 @@
  * [coord-ratelimit-paired.md].
  */
 import type { ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { measureBlock, pairedRounds, percent, summarizePaired, times } from '../lib/paired';
 import {
-  copyLuaAssets,
-  installCleanupHandlers,
-  machineLine,
-  startChild,
-  startPrivateRedis,
-  stopChild,
-  writeResults,
-} from '../lib/runner';
-import { num } from '../lib/util';
+  loadAverage,
+  measureBlock,
+  pairedRounds,
+  pairedSettings,
+  percent,
+  runPaired,
+  summarizePaired,
+  times,
+} from '../lib/paired';
+import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
 
-const ROUNDS = Math.round(num('BENCH_ROUNDS', 12, 2));
-const BLOCK_S = num('BENCH_BLOCK_S', 3, 0.5);
-const WARMUP_S = num('BENCH_WARMUP_S', 2, 0);
-const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 50, 1));
-const RESULTS_FILE = process.env.BENCH_RESULTS_FILE?.trim() || 'coord-ratelimit-paired.md';
+const SETTINGS = pairedSettings({ resultsFile: 'coord-ratelimit-paired.md', warmupS: 2 });
+const { rounds: ROUNDS, blockS: BLOCK_S, warmupS: WARMUP_S, connections: CONNECTIONS } = SETTINGS;
 
 interface Setup {
   limiter: 'none' | 'ours' | 'approx';
@@ -115,14 +111,11 @@ async function measure(setup: Setup): Promise<string> {
   }
 }
 
-async function main(): Promise<void> {
-  copyLuaAssets();
-  const startedAt = new Date();
-  const machine = machineLine('coord');
+runPaired(SETTINGS.resultsFile, async (machine, startedAt) => {
   const rows: string[] = [];
   for (const setup of SETUPS.filter((s) => WANTED.includes(s.limiter)))
     rows.push(await measure(setup));
-  const md = [
+  return [
     '# Rate limiting, paired in one process (`npm run bench:ratelimit:paired`)',
     '',
     machine,
@@ -130,23 +123,11 @@ async function main(): Promise<void> {
     `Run ${startedAt.toISOString()}; Fastify; per server ${ROUNDS} rounds of ${BLOCK_S} s blocks on two ` +
       `routes of the same handler (order alternating), after ${WARMUP_S} s of warm-up on each; ` +
       `autocannon ${CONNECTIONS} connections, pipelining 1; limit 10,000,000 per 5 s (never reached). ` +
-      `Load average at the end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' / ')}.`,
+      `Load average at the end: ${loadAverage()}.`,
     '',
     '| server | comparison | req/s ratio: median of per-round ratios (quartiles) | server CPU per request: median of per-round ratios (quartiles) | µs per request (medians) | req/s (medians) |',
     '|---|---|--:|--:|--:|--:|',
     ...rows,
     '',
   ].join('\n');
-  console.log(md);
-  console.log(`written to ${writeResults(RESULTS_FILE, md)}`);
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+});

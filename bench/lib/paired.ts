@@ -12,6 +12,9 @@
  * figure on a loaded machine: it does not count time the server waits for a core.
  */
 import autocannon from 'autocannon';
+import { loadavg } from 'node:os';
+import { copyLuaAssets, machineLine, writeResults } from './runner';
+import { num } from './util';
 
 export interface Block {
   reqPerSec: number;
@@ -106,3 +109,66 @@ export const percent = (ratio: number): string =>
 
 /** `0.912` → `0.91×`. */
 export const times = (ratio: number): string => `${ratio.toFixed(2)}×`;
+
+/** The settings every paired benchmark reads from the environment. */
+export interface PairedSettings {
+  rounds: number;
+  blockS: number;
+  warmupS: number;
+  connections: number;
+  resultsFile: string;
+  platforms: ('fastify' | 'express')[];
+}
+
+/**
+ * BENCH_ROUNDS (or `roundsVar`) [12], BENCH_BLOCK_S [3], BENCH_WARMUP_S, BENCH_CONNECTIONS [50],
+ * BENCH_RESULTS_FILE and BENCH_PLATFORMS [fastify,express].
+ */
+export function pairedSettings(o: {
+  resultsFile: string;
+  warmupS: number;
+  blockS?: number;
+  roundsVar?: string;
+}): PairedSettings {
+  return {
+    rounds: Math.round(num(o.roundsVar ?? 'BENCH_ROUNDS', 12, 2)),
+    blockS: num('BENCH_BLOCK_S', o.blockS ?? 3, 0.5),
+    warmupS: num('BENCH_WARMUP_S', o.warmupS, 0),
+    connections: Math.round(num('BENCH_CONNECTIONS', 50, 1)),
+    resultsFile: process.env.BENCH_RESULTS_FILE?.trim() || o.resultsFile,
+    platforms: (process.env.BENCH_PLATFORMS ?? 'fastify,express')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s): s is 'fastify' | 'express' => s === 'fastify' || s === 'express'),
+  };
+}
+
+/** `1.73 / 2.01 / 3.40`: the load average now (1, 5, 15 min). */
+export const loadAverage = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+
+/**
+ * A paired benchmark's main: copies the Lua assets, runs `measure` (given the machine line and
+ * the start time, it returns the report's markdown), prints the report and writes it to
+ * bench/results/`resultsFile`; exit 0, or 1 on any error.
+ */
+export function runPaired(
+  resultsFile: string,
+  measure: (machine: string, startedAt: Date) => Promise<string>,
+): void {
+  const main = async (): Promise<void> => {
+    copyLuaAssets();
+    const md = await measure(machineLine('coord'), new Date());
+    console.log(md);
+    console.log(`written to ${writeResults(resultsFile, md)}`);
+  };
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -16,6 +16,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  logBlock,
   loadAverage,
   measureBlock,
   pairedRounds,
@@ -73,10 +74,7 @@ async function measurePlatform(platform: string): Promise<PlatformBlocks> {
       ROUNDS,
       async (id, round) => {
         const b = await block(id, BLOCK_S);
-        console.log(
-          `  ${platform} round ${round + 1}/${ROUNDS} ${id.padEnd(6)}: ` +
-            `${Math.round(b.reqPerSec)} req/s, ${b.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
-        );
+        logBlock(`${platform} round ${round + 1}/${ROUNDS} ${id.padEnd(6)}`, b);
         return b;
       },
     );

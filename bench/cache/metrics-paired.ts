@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import {
   Block,
   loadAverage,
+  logBlock,
   measureBlock,
   pairedRounds,
   pairedSettings,
@@ -87,10 +88,7 @@ async function measurePlatform(platform: string): Promise<Map<State, Block[]>> {
     return await pairedRounds(STATES, ROUNDS, async (state, round) => {
       await setState(state);
       const block = await measureBlock(load, cpuMs);
-      console.log(
-        `  ${platform} round ${round + 1}/${ROUNDS} metrics ${state.padEnd(4)}: ` +
-          `${Math.round(block.reqPerSec)} req/s, ${block.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
-      );
+      logBlock(`${platform} round ${round + 1}/${ROUNDS} metrics ${state.padEnd(4)}`, block);
       return block;
     });
   } finally {

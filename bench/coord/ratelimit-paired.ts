@@ -17,6 +17,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  logBlock,
   loadAverage,
   measureBlock,
   pairedRounds,
@@ -90,10 +91,7 @@ async function measure(setup: Setup): Promise<string> {
     if (WARMUP_S > 0) for (const p of paths) await block(p, WARMUP_S);
     const blocks = await pairedRounds(paths, ROUNDS, async (path, round) => {
       const b = await block(path, BLOCK_S);
-      console.log(
-        `  ${setup.label} round ${round + 1}/${ROUNDS} ${path.padEnd(11)}: ` +
-          `${Math.round(b.reqPerSec)} req/s, ${b.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
-      );
+      logBlock(`${setup.label} round ${round + 1}/${ROUNDS} ${path.padEnd(11)}`, b);
       return b;
     });
     const s = summarizePaired(blocks.get(setup.compared) ?? [], blocks.get(setup.reference) ?? []);

@@ -52,6 +52,13 @@ export async function measureBlock(load: BlockLoad, cpuMs: () => Promise<number>
   };
 }
 
+/** Prints one measured block: `  <label>: <req/s> req/s, <µs> µs CPU/request`. */
+export function logBlock(label: string, b: Block): void {
+  console.log(
+    `  ${label}: ${Math.round(b.reqPerSec)} req/s, ${b.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
+  );
+}
+
 /**
  * `rounds` rounds; each runs `block(state)` once per state, in an order rotated round by round
  * (with two states: alternated). Returns each state's blocks, one per round, in round order.

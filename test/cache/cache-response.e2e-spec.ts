@@ -19,7 +19,7 @@ import { Test } from '@nestjs/testing';
 import { map, Observable } from 'rxjs';
 import { Cached, CacheModule, CacheService } from '../../src/cache';
 import { getRedisToken, RedisClient, RedisModule } from '../../src/redis';
-import { http, PLATFORMS, sharedRedisEnv, testPrefix } from '../support/app';
+import { http, PLATFORMS, sharedRedisTopology, testPrefix } from '../support/app';
 import { describeOnPlatforms } from '../support/platforms';
 
 /**
@@ -254,16 +254,7 @@ describe.each(PLATFORMS)('a global interceptor before the cache on %s', (platfor
   let url: string;
 
   beforeAll(async () => {
-    const env = sharedRedisEnv();
-    const topology = env.REDIS_CLUSTER_NODES
-      ? {
-          mode: 'cluster' as const,
-          nodes: env.REDIS_CLUSTER_NODES.split(',').map((hp) => ({
-            host: hp.split(':')[0],
-            port: Number(hp.split(':')[1]),
-          })),
-        }
-      : { mode: 'standalone' as const, url: env.REDIS_URL };
+    const topology = sharedRedisTopology();
     @Module({
       imports: [
         RedisModule.forRoot({ prefix: testPrefix(__filename), state: { topology } }),

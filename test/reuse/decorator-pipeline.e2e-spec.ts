@@ -21,7 +21,7 @@ import {
   WithLockOptions,
 } from '../../src/lock';
 import { RedisModule } from '../../src/redis';
-import { http, sharedRedisEnv, testPrefix } from '../support/app';
+import { http, sharedRedisTopology, testPrefix } from '../support/app';
 
 /**
  * One decorator pipeline: class-level decorators, the same cache-then-evict order on routes and
@@ -135,19 +135,6 @@ class TenantController {
   }
 }
 
-function redisTopology() {
-  const env = sharedRedisEnv();
-  return env.REDIS_CLUSTER_NODES
-    ? {
-        mode: 'cluster' as const,
-        nodes: env.REDIS_CLUSTER_NODES.split(',').map((hp) => ({
-          host: hp.split(':')[0],
-          port: Number(hp.split(':')[1]),
-        })),
-      }
-    : { mode: 'standalone' as const, url: env.REDIS_URL };
-}
-
 async function start(imports: unknown[], controllers: Type[], providers: Type[] = []) {
   @Module({ imports: imports as Type[], controllers, providers })
   class AppModule {}
@@ -161,7 +148,7 @@ describe('the decorator pipeline', () => {
   const prefix = testPrefix(__filename);
   // Lock module imported BEFORE the cache module: the order must not matter.
   const modules = () => [
-    RedisModule.forRoot({ prefix, state: { topology: redisTopology() } }),
+    RedisModule.forRoot({ prefix, state: { topology: sharedRedisTopology() } }),
     LockModule.forRoot({}),
     CacheModule.forRoot({}),
   ];
@@ -233,7 +220,7 @@ describe('the decorator pipeline', () => {
   it('extension points: a CacheInterceptor and a LockInterceptor subclass given to forRoot', async () => {
     const { app: tenantApp, url: t } = await start(
       [
-        RedisModule.forRoot({ prefix: `${prefix}-t`, state: { topology: redisTopology() } }),
+        RedisModule.forRoot({ prefix: `${prefix}-t`, state: { topology: sharedRedisTopology() } }),
         CacheModule.forRoot({ interceptor: TenantCacheInterceptor }),
         LockModule.forRoot({ interceptor: TenantLockInterceptor }),
       ],

@@ -21,6 +21,22 @@ export function sharedRedisEnv(): Record<string, string> {
   throw new Error('No test Redis: run e2e suites through jest (globalSetup starts one)');
 }
 
+/** The shared Redis of this run as a RedisModule topology (standalone or Cluster). */
+export function sharedRedisTopology():
+  | { mode: 'standalone'; url: string }
+  | { mode: 'cluster'; nodes: { host: string; port: number }[] } {
+  const env = sharedRedisEnv();
+  return env.REDIS_CLUSTER_NODES
+    ? {
+        mode: 'cluster',
+        nodes: env.REDIS_CLUSTER_NODES.split(',').map((hp) => ({
+          host: hp.split(':')[0],
+          port: Number(hp.split(':')[1]),
+        })),
+      }
+    : { mode: 'standalone', url: env.REDIS_URL };
+}
+
 const TOPOLOGY_ENV = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'];
 
 /** A key prefix unique to this test file and run, so files sharing a Redis never see each other's keys. */

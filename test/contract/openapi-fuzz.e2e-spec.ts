@@ -129,7 +129,13 @@ describeOnPlatforms(
         try {
           bytes = await prepare(c);
         } catch (err) {
-          return { c, res: undefined, problems: [`no credentials: ${(err as Error).message}`] };
+          const cause = (err as Error).cause as { code?: string; message?: string } | undefined;
+          const why = cause ? ` (${cause.code ?? cause.message})` : '';
+          return {
+            c,
+            res: undefined,
+            problems: [`no credentials: ${(err as Error).message}${why}`],
+          };
         }
         const res = await rawRequest(t.url, bytes, { timeoutMs: REQUEST_TIMEOUT_MS });
         return { c, res, problems: problemsOf(contract, c, res) };

@@ -23,8 +23,31 @@ export interface TokenPair {
   refreshToken: string;
 }
 
+/** Connection errors of a request that got no response at all: the socket was gone before it. */
+const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * `fetch`, tried once more when the request failed on a connection before any response.
+ *
+ * Node's fetch keeps sockets alive between requests and trusts the server's `Keep-Alive: timeout`
+ * (5 s here) minus a margin; on a starved machine a request can go out on a socket the server is
+ * closing, and undici retries no POST. A clean-clone CI run (load 12+) lost both admin logins of
+ * the fuzz suite at the same instant to "fetch failed" (the cause was not printed then; the fuzz
+ * suite prints it now). The retry takes a new socket; a login sent twice only makes one unused
+ * session more. Any other error, and every answered request, is returned as it is.
+ */
+export async function fetchOnFreshSocket(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (!code || !STALE_SOCKET.has(code) || init.signal?.aborted) throw err;
+    return fetch(url, init);
+  }
+}
+
 async function post(baseUrl: string, path: string, body: unknown): Promise<Response> {
-  return fetch(`${baseUrl}${path}`, {
+  return fetchOnFreshSocket(`${baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -63,7 +86,7 @@ export async function issueTokens(
 
 /** The public id of the session a cookie carries (its entry in `GET /api/me/sessions`). */
 export async function sessionIdOf(baseUrl: string, cookie: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/me/sessions`, {
+  const res = await fetchOnFreshSocket(`${baseUrl}/api/me/sessions`, {
     headers: { cookie },
     signal: AbortSignal.timeout(20_000),
   });
@@ -127,7 +150,7 @@ export class Credentials {
 
   /** A report job the shared user queued (`POST /api/reports`): its id. */
   async ownJobId(): Promise<string> {
-    const res = await fetch(`${this.baseUrl}/api/reports`, {
+    const res = await fetchOnFreshSocket(`${this.baseUrl}/api/reports`, {
       method: 'POST',
       headers: await this.headers('bearer', false),
       signal: AbortSignal.timeout(20_000),

@@ -3,10 +3,16 @@
  * bench:auth`): the share of samples by where the code lives (idle, GC, node internals, each
  * package under node_modules, each src/ module, the bench) and the top functions by self time.
  *
- *   node dist-bench/bench/auth/profile.js <file.cpuprofile> [top=25] [skip-s=0]
+ *   node dist-bench/bench/auth/profile.js <file.cpuprofile> [top=25] [skip-s=0] [inclusive=regex]
  *
  * `skip-s`: leave out the first seconds of samples (the server's start-up: module loading), so
- * the shares are of the run under load.
+ * the shares are of the run under load. `inclusive`: also print the share of the non-idle time
+ * spent in frames whose `function url` matches the regular expression, callees included (a
+ * sample counts once however many of its frames match). For example, the Redis command
+ * metrics' whole tracing path:
+ *
+ *   node dist-bench/bench/auth/profile.js prof.cpuprofile 25 9 \
+ *     'diagnostics_channel|ioredis/built/tracing|_buildCommandContext|redis-command-metrics'
  */
 import { readFileSync } from 'node:fs';
 
@@ -40,8 +46,9 @@ export function placeOf(url: string, fn: string): string {
 }
 
 function main(): void {
-  const [file, topArg, skipArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: profile.js <file.cpuprofile> [top] [skip-s]');
+  const [file, topArg, skipArg, inclusiveArg] = process.argv.slice(2);
+  if (!file)
+    throw new Error('usage: profile.js <file.cpuprofile> [top] [skip-s] [inclusive-regex]');
   const top = Number(topArg ?? 25);
   const skipUs = Number(skipArg ?? 0) * 1e6;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
@@ -78,6 +85,30 @@ function main(): void {
   console.log(`\ntop ${top} functions by self time:`);
   for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`  ${pct(us)}  ${fn}`);
+  if (inclusiveArg) {
+    const us = inclusiveUs(profile, selfUs, new RegExp(inclusiveArg));
+    console.log(
+      `\n/${inclusiveArg}/, callees included: ${((100 * us) / busy).toFixed(2)} % of the non-idle time`,
+    );
+  }
+}
+
+/** Time of the samples with a frame (the sampled one or a caller) whose `function url` matches. */
+function inclusiveUs(profile: CpuProfile, selfUs: Map<number, number>, match: RegExp): number {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)?.callFrame;
+      if (f && match.test(`${f.functionName} ${f.url}`)) {
+        total += us;
+        break;
+      }
+    }
+  }
+  return total;
 }
 
 main();

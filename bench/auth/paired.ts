@@ -13,7 +13,6 @@
  * BENCH_WARMUP_S [3] per route, BENCH_CONNECTIONS [50], BENCH_RESULTS_FILE
  * [auth-paired-latest.md].
  */
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
   logBlock,
@@ -26,7 +25,7 @@ import {
   summarizePaired,
   times,
 } from '../lib/paired';
-import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
+import { installCleanupHandlers, withServerOnPrivateRedis } from '../lib/runner';
 import { checkWiring, credentialHeaders, CredentialSpec, serverStats } from './client';
 
 const SETTINGS = pairedSettings({ resultsFile: 'auth-paired-latest.md', warmupS: 3 });
@@ -46,16 +45,8 @@ installCleanupHandlers();
 type PlatformBlocks = Awaited<ReturnType<typeof pairedRounds<RouteId>>>;
 
 async function measurePlatform(platform: string): Promise<PlatformBlocks> {
-  const redis = await startPrivateRedis('nrp-auth-redis-');
-  let child: ChildProcess | undefined;
-  try {
-    const started = await startChild(SERVER_JS, {
-      HTTP_PLATFORM: platform,
-      REDIS_URL: redis.url,
-      BENCH_STACK: 'ours',
-    });
-    child = started.child;
-    const { url } = started;
+  const env = { HTTP_PLATFORM: platform, BENCH_STACK: 'ours' };
+  return withServerOnPrivateRedis('nrp-auth-redis-', SERVER_JS, env, async ({ url }) => {
     const loads = new Map<RouteId, { url: string; headers: Record<string, string> }>();
     for (const r of ROUTES) {
       const headers = await credentialHeaders(url, r);
@@ -78,10 +69,7 @@ async function measurePlatform(platform: string): Promise<PlatformBlocks> {
         return b;
       },
     );
-  } finally {
-    if (child) await stopChild(child);
-    await redis.stop();
-  }
+  });
 }
 
 function report(

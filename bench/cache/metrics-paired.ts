@@ -25,7 +25,6 @@
  * (rounds), BENCH_BLOCK_S [3], BENCH_WARMUP_S [3], BENCH_CONNECTIONS [50], BENCH_RESULTS_FILE
  * [cache-command-metrics-paired.md].
  */
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
   Block,
@@ -38,7 +37,7 @@ import {
   runPaired,
   summarizePaired,
 } from '../lib/paired';
-import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
+import { installCleanupHandlers, withServerOnPrivateRedis } from '../lib/runner';
 import { getJson, throughput, warmKey } from './load';
 import { measureTraceCost, TraceCost } from './trace-cost';
 
@@ -65,18 +64,13 @@ const SERVER_JS = join(__dirname, 'server.js');
 installCleanupHandlers();
 
 async function measurePlatform(platform: string): Promise<Map<State, Block[]>> {
-  const redis = await startPrivateRedis('nrp-bench-redis-');
-  let child: ChildProcess | undefined;
-  try {
-    const started = await startChild(SERVER_JS, {
-      HTTP_PLATFORM: platform,
-      REDIS_URL: redis.url,
-      CACHE_L1_MAX_ENTRIES: '0',
-      CACHE_AUTO_PIPELINING: 'true',
-      REDIS_COMMAND_METRICS: 'true',
-    });
-    child = started.child;
-    const url = started.url;
+  const env = {
+    HTTP_PLATFORM: platform,
+    CACHE_L1_MAX_ENTRIES: '0',
+    CACHE_AUTO_PIPELINING: 'true',
+    REDIS_COMMAND_METRICS: 'true',
+  };
+  return withServerOnPrivateRedis('nrp-bench-redis-', SERVER_JS, env, async ({ url }) => {
     const load = { url: `${url}/ours/1`, connections: CONNECTIONS, durationS: BLOCK_S };
     const setState = (state: State) => getJson(`${url}/bench/command-metrics/${state}`, 'POST');
     const cpuMs = async () => (await getJson<{ cpuMs: number }>(`${url}/bench/loads`)).cpuMs;
@@ -91,10 +85,7 @@ async function measurePlatform(platform: string): Promise<Map<State, Block[]>> {
       logBlock(`${platform} round ${round + 1}/${ROUNDS} metrics ${state.padEnd(4)}`, block);
       return block;
     });
-  } finally {
-    if (child) await stopChild(child);
-    await redis.stop();
-  }
+  });
 }
 
 function report(

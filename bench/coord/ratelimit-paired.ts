@@ -14,7 +14,6 @@
  * BENCH_CONNECTIONS [50], BENCH_LIMITERS [none,ours,approx], BENCH_RESULTS_FILE
  * [coord-ratelimit-paired.md].
  */
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
   logBlock,
@@ -27,7 +26,7 @@ import {
   summarizePaired,
   times,
 } from '../lib/paired';
-import { installCleanupHandlers, startChild, startPrivateRedis, stopChild } from '../lib/runner';
+import { installCleanupHandlers, withServerOnPrivateRedis } from '../lib/runner';
 
 const SETTINGS = pairedSettings({ resultsFile: 'coord-ratelimit-paired.md', warmupS: 2 });
 const { rounds: ROUNDS, blockS: BLOCK_S, warmupS: WARMUP_S, connections: CONNECTIONS } = SETTINGS;
@@ -70,17 +69,12 @@ const SERVER_JS = join(__dirname, 'server.js');
 installCleanupHandlers();
 
 async function measure(setup: Setup): Promise<string> {
-  const redis = await startPrivateRedis('nrp-coord-redis-');
-  let child: ChildProcess | undefined;
-  try {
-    const started = await startChild(SERVER_JS, {
-      REDIS_URL: redis.url,
-      BENCH_LIMITER: setup.limiter,
-      BENCH_RL_LIMIT: '10000000',
-      BENCH_RL_WINDOW_MS: '5000',
-    });
-    child = started.child;
-    const { url } = started;
+  const env = {
+    BENCH_LIMITER: setup.limiter,
+    BENCH_RL_LIMIT: '10000000',
+    BENCH_RL_WINDOW_MS: '5000',
+  };
+  return withServerOnPrivateRedis('nrp-coord-redis-', SERVER_JS, env, async ({ url }) => {
     const cpuMs = async (): Promise<number> => {
       const res = await fetch(`${url}/bench/stats`, { signal: AbortSignal.timeout(10_000) });
       return ((await res.json()) as { cpuMs: number }).cpuMs;
@@ -103,10 +97,7 @@ async function measure(setup: Setup): Promise<string> {
       `| ${s.referenceCpuUs.toFixed(1)} → ${s.cpuUs.toFixed(1)} ` +
       `| ${Math.round(s.referenceReqPerSec)} → ${Math.round(s.reqPerSec)} |`
     );
-  } finally {
-    if (child) await stopChild(child);
-    await redis.stop();
-  }
+  });
 }
 
 runPaired(SETTINGS.resultsFile, async (machine, startedAt) => {

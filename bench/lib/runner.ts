@@ -229,3 +229,25 @@ export async function startPrivateRedis(dirPrefix: string): Promise<PrivateRedis
     throw err;
   }
 }
+
+/**
+ * A private redis-server, and `serverJs` forked against it (`REDIS_URL` set, then `env`), for
+ * `fn`; both are stopped afterwards, however `fn` ends.
+ */
+export async function withServerOnPrivateRedis<T>(
+  dirPrefix: string,
+  serverJs: string,
+  env: Record<string, string>,
+  fn: (s: { url: string; child: ChildProcess; redis: PrivateRedis }) => Promise<T>,
+): Promise<T> {
+  const redis = await startPrivateRedis(dirPrefix);
+  let child: ChildProcess | undefined;
+  try {
+    const started = await startChild(serverJs, { REDIS_URL: redis.url, ...env });
+    child = started.child;
+    return await fn({ url: started.url, child, redis });
+  } finally {
+    if (child) await stopChild(child);
+    await redis.stop();
+  }
+}

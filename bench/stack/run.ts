@@ -52,10 +52,9 @@ import {
   machineLine,
   redisServerVersion,
   ROOT,
-  startChild,
-  startPrivateRedis,
   startWatchdog,
   stopChild,
+  withServerOnPrivateRedis,
   writeResults,
 } from '../lib/runner';
 import { median, num, sleep } from '../lib/util';
@@ -252,20 +251,10 @@ async function withApp<T>(
 
 /** The ceiling: bench/cache/server.js against a fresh private redis-server. */
 async function withCeiling<T>(platform: Platform, fn: (s: Server) => Promise<T>): Promise<T> {
-  const redis = await startPrivateRedis('nrp-bench-stack-');
-  let child: ChildProcess | undefined;
-  try {
-    const started = await startChild(CEILING_JS, {
-      HTTP_PLATFORM: platform,
-      REDIS_URL: redis.url,
-      BENCH_LOADER_MS: '0',
-    });
-    child = started.child;
-    return await fn({ url: started.url, pid: child.pid!, info: redis.admin });
-  } finally {
-    if (child) await stopChild(child);
-    await redis.stop();
-  }
+  const env = { HTTP_PLATFORM: platform, BENCH_LOADER_MS: '0' };
+  return withServerOnPrivateRedis('nrp-bench-stack-', CEILING_JS, env, ({ url, child, redis }) =>
+    fn({ url, pid: child.pid!, info: redis.admin }),
+  );
 }
 
 // --- one measurement ---------------------------------------------------------------------

@@ -1,6 +1,5 @@
-import { DynamicModule, Module, RequestMethod, Type } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage } from 'node:http';
 import type { Options } from 'pino-http';
 import type { DestinationStream } from 'pino';
 import { AccountModule } from './account';
@@ -32,8 +31,8 @@ import type { AppConfig, AppRole } from './config';
 import { DatabaseModule } from './database';
 import { DemoModule } from './demo';
 import { HealthModule } from './health';
-import { HttpModule, isQuietPath, redactingSerializers, requestIdFrom } from './http';
-import { MetricsModule, redisCostOf } from './metrics';
+import { HttpModule, redactingSerializers } from './http';
+import { MetricsModule } from './metrics';
 import { OpsModule } from './ops';
 import { PostsModule } from './posts';
 import { LeaderboardModule } from './leaderboard';
@@ -88,10 +87,6 @@ function identityModules(config: AppConfig): DynamicModule[] {
     }),
   ];
 }
-function withRedisCost(req: IncomingMessage, val: object): object {
-  const redis = redisCostOf(req);
-  return redis ? { ...val, redis } : val;
-}
 
 /** Modules of the worker role: queue processors, stream consumers, counter flushing. */
 const WORKER_MODULES: Type[] = [WorkerModule];
@@ -108,17 +103,11 @@ export class AppModule {
     role: AppRole = config.appRole,
     options: { logStream?: DestinationStream } = {},
   ): DynamicModule {
+    // The root logger's options. The per-request line and the request id on the app's lines
+    // come from RequestLogger (src/http/request-logger.ts), not from pino-http's middleware.
     const pinoOptions: Options = {
       level: config.logLevel,
-      // The platform assigned the id (src/http/http-platform.ts); logs carry the same one.
-      genReqId: (req: IncomingMessage) => req.id ?? requestIdFrom(req.headers),
       serializers: redactingSerializers,
-      autoLogging: { ignore: isQuietPath },
-      // The request's Redis commands and their summed time (`redis: { commands, ms }`), so a slow
-      // request says whether Redis was the reason (only with REDIS_REQUEST_COST=true).
-      customSuccessObject: (req, _res, val: object) => withRedisCost(req, val),
-      customErrorObject: (req, _res, _err, val: object) => withRedisCost(req, val),
-      ...(config.isProduction ? {} : { quietReqLogger: true }),
     };
     return {
       module: AppModule,
@@ -126,9 +115,9 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: options.logStream ? [pinoOptions, options.logStream] : pinoOptions,
-          // LOG_REQUESTS=false: no request logger at all (no line per request, no request
-          // context or AsyncLocalStorage store); the app's own log lines are unchanged.
-          forRoutes: config.logRequests ? [{ path: '*path', method: RequestMethod.ALL }] : [],
+          // No middleware: configureApp attaches RequestLogger to the Node server instead
+          // (LOG_REQUESTS=false: not at all; the app's own log lines are unchanged).
+          forRoutes: [],
         }),
         RedisModule.forRoot(redisOptions(config)),
         DatabaseModule.forRoot(databaseOptions(config)),

@@ -16,10 +16,12 @@
  * - `no-cmdmetrics` REDIS_COMMAND_METRICS=false (no ioredis tracing channel)
  * - `no-httpmetrics` HTTP_METRICS=false (no `http_request_duration_seconds` listener)
  * - `no-loglines`   LOG_LEVEL=warn (the request logger runs, its `request completed` line is not written)
- * - `no-reqlogger`  LOG_REQUESTS=false (no request logger at all: no pino-http, no AsyncLocalStorage store)
+ * - `no-logcontext` LOG_REQUEST_CONTEXT=false (the request line, no AsyncLocalStorage store for the app's lines)
+ * - `no-reqlogger`  LOG_REQUESTS=false (no request logger at all: no line, no AsyncLocalStorage store)
  * - `bare`          all five off: what is left is the framework, request ids, the identity
  *                   middleware, the cache interceptor and its one Redis GET
  * - `cost`          REDIS_REQUEST_COST=true on top of `full` (off by default in the app)
+ * - `baseline`      with BENCH_BASELINE_APP=<another build's dist/main.js>: that build, full stack
  *
  * The app's log lines go to a file in its DATA_DIR (as a deployment's go to a pipe or the
  * journal), counted after each run as a check; before each run one request checks that the
@@ -38,7 +40,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { readServiceState } from '../../src/embedded';
@@ -79,6 +81,12 @@ const PLATFORMS = (process.env.BENCH_PLATFORMS ?? 'fastify,express')
   .filter((s): s is Platform => s === 'fastify' || s === 'express');
 
 const APP_JS = join(ROOT, 'dist', 'main.js');
+/**
+ * BENCH_BASELINE_APP: another build's `dist/main.js` (e.g. main's, built in a git worktree),
+ * run as variant `baseline` with the full stack's settings, so a change is compared with the
+ * code before it in one interleaved run.
+ */
+const BASELINE_JS = process.env.BENCH_BASELINE_APP;
 const CEILING_JS = join(__dirname, '..', 'cache', 'server.js');
 const CLK_TCK = 100; // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
 
@@ -89,6 +97,8 @@ interface Variant {
   env?: Record<string, string>;
   /** What the variant turned off, for the share table. */
   off?: string;
+  /** Another build of the app (BENCH_BASELINE_APP); default dist/main.js of this checkout. */
+  appJs?: string;
 }
 
 const ALL_VARIANTS: Variant[] = [
@@ -119,10 +129,16 @@ const ALL_VARIANTS: Variant[] = [
     off: 'request log line (written)',
   },
   {
+    id: 'no-logcontext',
+    label: 'LOG_REQUEST_CONTEXT=false',
+    env: { LOG_REQUEST_CONTEXT: 'false' },
+    off: 'request id on the app’s lines (the AsyncLocalStorage store)',
+  },
+  {
     id: 'no-reqlogger',
     label: 'LOG_REQUESTS=false',
     env: { LOG_REQUESTS: 'false' },
-    off: 'request logger (pino-http + its AsyncLocalStorage store)',
+    off: 'request logger (the line and the AsyncLocalStorage store)',
   },
   {
     id: 'bare',
@@ -141,6 +157,9 @@ const ALL_VARIANTS: Variant[] = [
     label: 'REDIS_REQUEST_COST=true',
     env: { REDIS_REQUEST_COST: 'true' },
   },
+  ...(BASELINE_JS
+    ? [{ id: 'baseline', label: `full stack of ${BASELINE_JS}`, env: {}, appJs: BASELINE_JS }]
+    : []),
 ];
 const pick = (list: string | undefined): Variant[] | undefined =>
   list ? ALL_VARIANTS.filter((v) => list.split(',').includes(v.id)) : undefined;
@@ -190,12 +209,13 @@ async function withApp<T>(
   dataDir: string,
   env: Record<string, string>,
   fn: (s: Server) => Promise<T>,
+  appJs = APP_JS,
 ): Promise<T> {
   const port = await freePort();
   const logFile = join(dataDir, `app-${port}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [APP_JS], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [appJs], {
+    cwd: dirname(dirname(appJs)),
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -348,21 +368,27 @@ async function runVariant(
     });
     return;
   }
-  await withApp(platform, dataDir, v.env, async (s) => {
-    await checkVariant(s.url, v);
-    await warmKey(`${s.url}/health/live`, false);
-    // full: the users route and /health/live of the same process, in turn first.
-    const paths =
-      v.id === 'full'
-        ? round % 2
-          ? ['/health/live', '/api/users/1']
-          : ['/api/users/1', '/health/live']
-        : ['/api/users/1'];
-    for (const p of paths) put(p === '/health/live' ? `${v.id}:live` : v.id, await measure(s, p));
-    const observed = await httpHistogramObserved(s.url);
-    if (observed !== (v.env?.HTTP_METRICS !== 'false'))
-      throw new Error(`${v.id}: HTTP histogram ${observed ? 'observed' : 'empty'}`);
-  });
+  await withApp(
+    platform,
+    dataDir,
+    v.env,
+    async (s) => {
+      await checkVariant(s.url, v);
+      await warmKey(`${s.url}/health/live`, false);
+      // full: the users route and /health/live of the same process, in turn first.
+      const paths =
+        v.id === 'full'
+          ? round % 2
+            ? ['/health/live', '/api/users/1']
+            : ['/api/users/1', '/health/live']
+          : ['/api/users/1'];
+      for (const p of paths) put(p === '/health/live' ? `${v.id}:live` : v.id, await measure(s, p));
+      const observed = await httpHistogramObserved(s.url);
+      if (observed !== (v.env?.HTTP_METRICS !== 'false'))
+        throw new Error(`${v.id}: HTTP histogram ${observed ? 'observed' : 'empty'}`);
+    },
+    v.appJs,
+  );
 }
 
 // --- report ------------------------------------------------------------------------------
@@ -509,7 +535,7 @@ function report(
 
   L.push('', '## Notes', '');
   L.push(
-    '- `full stack`: every request passes the platform’s request id, the HTTP histogram listener, nestjs-pino’s request logger (pino-http child logger and an AsyncLocalStorage store), the session and identity middlewares (through @fastify/middie on Fastify; no cookie, no credential: anonymous, no Redis command), the rate-limit guard (one EVALSHA of the sliding-window script) and, on the users route, the `@Cached` interceptor (one GET, a hit) with Redis command metrics on the ioredis tracing channel; the request log line is written at info. `/health/live` skips the guard (`@SkipThrottle`) and the log line, not the logger middleware, the histogram or the request id.',
+    '- `full stack`: every request passes the platform’s request id, the HTTP histogram listener, the request logger (src/http/request-logger.ts: a `request` listener on the Node server that enters nestjs-pino’s AsyncLocalStorage store and writes one line at the end), the session and identity middlewares (through @fastify/middie on Fastify; no cookie, no credential: anonymous, no Redis command), the rate-limit guard (one EVALSHA of the sliding-window script) and, on the users route, the `@Cached` interceptor (one GET, a hit) with Redis command metrics on the ioredis tracing channel; the request log line is written at info. `/health/live` skips the guard (`@SkipThrottle`) and the log line, not the request logger’s store, the histogram or the request id.',
     '- The ceiling is the cache benchmark’s no-cache route: a Nest app with the request id, the HTTP histogram listener, the Redis module and the cache module’s global interceptor (which lets the route through), but no logger, no session or identity middleware, no guard and no Redis command per request. It is not the app without its features: that is `all five off`, which keeps the framework, request ids, the session and identity middlewares, the cache read and the app’s other modules.',
     '- Redis cmds/req counts INFO commandstats of the app’s redis-server over the measured run (commands inside scripts included), the app’s background work (`APP_ROLE=all`: queue workers, feed and realtime readers) too.',
     '- Request ids cannot be turned off; they are in every variant, the ceiling included.',

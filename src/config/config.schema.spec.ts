@@ -117,6 +117,9 @@ describe('loadConfig', () => {
     expect(c.logRequests).toBe(true);
     expect(loadConfig({ HTTP_METRICS: 'false' }).metrics.httpRequests).toBe(false);
     expect(loadConfig({ LOG_REQUESTS: 'false' }).logRequests).toBe(false);
+    expect(c.logRequestContext).toBe(true);
+    expect(loadConfig({ LOG_REQUEST_CONTEXT: 'false' }).logRequestContext).toBe(false);
+    expect(problems({ LOG_REQUEST_CONTEXT: 'perhaps' })[0]).toMatch(/^LOG_REQUEST_CONTEXT must be/);
     expect(problems({ LOG_REQUESTS: 'false', REDIS_REQUEST_COST: 'true' })).toEqual([
       'REDIS_REQUEST_COST=true needs LOG_REQUESTS=true (the cost is written on the request log line)',
     ]);

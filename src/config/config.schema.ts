@@ -35,11 +35,18 @@ export interface AppConfig {
   trustProxy: false | number | string[];
   logLevel: LogLevel;
   /**
-   * `LOG_REQUESTS`: the per-request logger (pino-http through nestjs-pino: a `request completed`
+   * `LOG_REQUESTS`: the per-request logger (src/http/request-logger.ts: a `request completed`
    * line per request, and the request's id on every line logged while it runs). Off: neither,
    * and no AsyncLocalStorage store per request.
    */
   logRequests: boolean;
+  /**
+   * `LOG_REQUEST_CONTEXT` (with `LOG_REQUESTS`): the request's id (`reqId`) on the app's own lines
+   * written while it runs, through nestjs-pino's AsyncLocalStorage store. Off: the request line
+   * keeps its id, the app's lines have none, and no store is entered (Node 20 then runs no
+   * promise hooks for it).
+   */
+  logRequestContext: boolean;
   metrics: {
     /** `http_request_duration_seconds` on every request (`HTTP_METRICS`). */
     httpRequests: boolean;
@@ -244,6 +251,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return def;
   };
   const logRequests = bool('LOG_REQUESTS', true);
+  const logRequestContext = bool('LOG_REQUEST_CONTEXT', true);
   const redisMetrics = (): AppConfig['metrics'] => {
     const httpRequests = bool('HTTP_METRICS', true);
     const redisCommands = bool('REDIS_COMMAND_METRICS', true);
@@ -531,6 +539,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       nodeEnv === 'test' ? 'warn' : 'info',
     ),
     logRequests,
+    logRequestContext,
     metrics: redisMetrics(),
     dataDir,
     ops: {

@@ -19,6 +19,7 @@ import {
   hasBody,
 } from './json-body';
 import { expressRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id';
+import { RequestLogger } from './request-logger';
 import { AppValidationPipe } from './validation.pipe';
 
 /**
@@ -95,7 +96,9 @@ export function createHttpAdapter(config: AppConfig): AbstractHttpAdapter {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxySetting(config),
     logger: false,
-    genReqId: (req: { headers: IncomingHttpHeaders }) => requestIdFrom(req.headers),
+    // RequestLogger assigns it first when request logging is on (the raw request's `id`).
+    genReqId: (req: { id?: unknown; headers: IncomingHttpHeaders }) =>
+      typeof req.id === 'string' ? req.id : requestIdFrom(req.headers),
     http: serverOptions(config),
     requestTimeout: config.httpTimeouts.requestMs,
     keepAliveTimeout: config.httpTimeouts.keepAliveMs,
@@ -174,6 +177,10 @@ export async function configureApp(app: INestApplication, config: AppConfig): Pr
   app.useGlobalPipes(new AppValidationPipe());
   // Every request that reaches the Node server is timed, before either framework sees it.
   app.get(HttpRequestMetrics, { strict: false }).attach(app.getHttpServer() as Server);
+  if (config.logRequests)
+    RequestLogger.fromNestjsPino({ context: config.logRequestContext }).attach(
+      app.getHttpServer() as Server,
+    );
   const metrics = app.get(MetricsService, { strict: false });
   const responder = responders.get(app.getHttpAdapter() as AbstractHttpAdapter);
   if (responder) responder.observer = (status) => metrics.observeUnparsed(status);

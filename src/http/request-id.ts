@@ -19,7 +19,7 @@ export function expressRequestId(
   res: ServerResponse,
   next: () => void,
 ): void {
-  req.id = requestIdFrom(req.headers);
+  req.id ??= requestIdFrom(req.headers); // RequestLogger may have assigned it
   res.setHeader(REQUEST_ID_HEADER, req.id);
   next();
 }

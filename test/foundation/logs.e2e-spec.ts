@@ -1,12 +1,18 @@
 import { eventually, http } from '../support/app';
-import { LogCapture } from '../support/log-capture';
+import { LogCapture, LogProbeModule } from '../support/log-capture';
 import { describeOnPlatforms, PlatformAppOptions } from '../support/platforms';
 
 // nestjs-pino keeps one root logger per process: every app of this file writes to the stream
 // the first one was given, so the file shares one capture and tells requests apart by id.
 const logs = new LogCapture();
 
-const appOptions: PlatformAppOptions = { env: { LOG_LEVEL: 'info' }, logStream: logs };
+const appOptions: PlatformAppOptions = {
+  env: { LOG_LEVEL: 'info' },
+  logStream: logs,
+  extraModules: [LogProbeModule],
+};
+
+type Line = Record<string, unknown> & { reqId?: string; msg?: string; context?: string };
 
 describeOnPlatforms('request logs', appOptions, (t, platform) => {
   it('never contain credentials: headers and query-string values are redacted', async () => {
@@ -52,5 +58,76 @@ describeOnPlatforms('request logs', appOptions, (t, platform) => {
       String((l.req as { id?: string } | undefined)?.id ?? '').startsWith(`quiet-${platform}`),
     );
     expect(quiet).toEqual([]);
+  });
+
+  it('put the request id on every line the app writes during the request, concurrent requests apart', async () => {
+    const n = 12;
+    const tags = Array.from({ length: n }, (_, i) => `${platform}-c${i}`);
+    const answers = await Promise.all(
+      tags.map((tag, i) =>
+        i % 2 === 0
+          ? http(`${t.url}/log-probe/${tag}`, { headers: { 'x-request-id': `id-${tag}` } })
+          : http(`${t.url}/log-probe`, {
+              method: 'POST',
+              body: { tag },
+              headers: { 'x-request-id': `id-${tag}` },
+            }),
+      ),
+    );
+    for (const [i, res] of answers.entries()) {
+      expect(res.status).toBe(i % 2 === 0 ? 200 : 201);
+      expect(res.headers.get('x-request-id')).toBe(`id-${tags[i]}`);
+    }
+    const probe = (): Line[] => (logs.lines as Line[]).filter((l) => l.context === 'LogProbe');
+    await eventually(
+      async () => probe().filter((l) => tags.some((tag) => l.msg?.endsWith(` ${tag}`))),
+      (l) => l.length >= n + n / 2,
+    );
+    for (const [i, tag] of tags.entries()) {
+      const mine = probe().filter((l) => l.msg?.endsWith(` ${tag}`));
+      expect(mine.map((l) => l.msg)).toEqual(
+        i % 2 === 0 ? [`before ${tag}`, `after ${tag}`] : [`body ${tag}`],
+      );
+      for (const line of mine) expect(line.reqId).toBe(`id-${tag}`);
+      // The request's own line carries the same id, the response's status and the time taken.
+      const done = await eventually(
+        async () => logs.completed(`id-${tag}`),
+        (l) => l !== undefined,
+      );
+      expect(done).toMatchObject({ res: { statusCode: i % 2 === 0 ? 200 : 201 } });
+      expect(typeof done?.responseTime).toBe('number');
+    }
+  });
+
+  it('make up an id when none is sent, the same in the response, the request line and the app’s lines', async () => {
+    const res = await http(`${t.url}/log-probe/${platform}-noid`);
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const lines = await eventually(
+      async () => (logs.lines as Line[]).filter((l) => l.reqId === id),
+      (l) => l.length >= 2,
+    );
+    expect(lines.map((l) => l.msg)).toEqual([`before ${platform}-noid`, `after ${platform}-noid`]);
+    expect(await eventually(async () => logs.completed(id!), Boolean)).toBeDefined();
+  });
+
+  it('log a 5xx as "request errored", with the error line of the filter under the same id', async () => {
+    const id = `fail-${platform}`;
+    const res = await http(`${t.url}/log-probe/fail/now`, { headers: { 'x-request-id': id } });
+    expect(res.status).toBe(500);
+    const line = await eventually(
+      async () => logs.requestLines(id).find((l) => l.msg === 'request errored'),
+      (l) => l !== undefined,
+    );
+    expect(line).toMatchObject({
+      res: { statusCode: 500 },
+      err: { message: 'failed with status code 500' },
+    });
+    expect(logs.completed(id)).toBeUndefined();
+    const filterLine = (logs.lines as Line[]).find(
+      (l) => l.reqId === id && String(l.msg).includes('log-probe failure'),
+    );
+    expect(filterLine).toBeDefined();
   });
 });

@@ -1,4 +1,6 @@
+import { Body, Controller, Get, Logger, Module, Param, Post } from '@nestjs/common';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Collects the app's log lines (JSON) instead of printing them: pass it as `logStream` to
@@ -30,3 +32,33 @@ export class LogCapture extends Writable {
     return this.requestLines(id).find((l) => l.msg === 'request completed');
   }
 }
+
+/** Test-only routes (`extraModules: [LogProbeModule]`) that write the app’s own lines (context `LogProbe`) while a request runs. */
+@Controller('log-probe')
+class LogProbeController {
+  private readonly logger = new Logger('LogProbe');
+
+  @Get(':tag')
+  async twoLines(@Param('tag') tag: string): Promise<{ tag: string }> {
+    this.logger.log(`before ${tag}`);
+    await sleep(5 + Math.floor(Math.random() * 20)); // requests interleave
+    this.logger.log(`after ${tag}`);
+    return { tag };
+  }
+
+  /** The body is read from the socket before this runs (Fastify reads it in its own callbacks). */
+  @Post()
+  async echo(@Body() body: { tag: string }): Promise<{ tag: string }> {
+    await sleep(1);
+    this.logger.log(`body ${body.tag}`);
+    return { tag: body.tag };
+  }
+
+  @Get('fail/now')
+  fail(): never {
+    throw new Error('log-probe failure');
+  }
+}
+
+@Module({ controllers: [LogProbeController] })
+export class LogProbeModule {}

@@ -21,6 +21,7 @@
  * - `bare`          all five off: what is left is the framework, request ids, the identity
  *                   middleware, the cache interceptor and its one Redis GET
  * - `cost`          REDIS_REQUEST_COST=true on top of `full` (off by default in the app)
+ * - `approx`        RATE_LIMIT_MODE=approximate on top of `full` (local leases drawn from Redis)
  * - `baseline`      with BENCH_BASELINE_APP=<another build's dist/main.js>: that build, full stack
  *
  * The app's log lines go to a file in its DATA_DIR (as a deployment's go to a pipe or the
@@ -111,6 +112,11 @@ const ALL_VARIANTS: Variant[] = [
     off: 'rate limiter (one EVALSHA)',
   },
   {
+    id: 'approx',
+    label: 'RATE_LIMIT_MODE=approximate',
+    env: { RATE_LIMIT_MODE: 'approximate' },
+  },
+  {
     id: 'no-cmdmetrics',
     label: 'REDIS_COMMAND_METRICS=false',
     env: { REDIS_COMMAND_METRICS: 'false' },
@@ -163,7 +169,9 @@ const ALL_VARIANTS: Variant[] = [
 ];
 const pick = (list: string | undefined): Variant[] | undefined =>
   list ? ALL_VARIANTS.filter((v) => list.split(',').includes(v.id)) : undefined;
-const VARIANTS = pick(process.env.BENCH_VARIANTS) ?? ALL_VARIANTS.filter((v) => v.id !== 'cost');
+const VARIANTS =
+  pick(process.env.BENCH_VARIANTS) ??
+  ALL_VARIANTS.filter((v) => v.id !== 'cost' && v.id !== 'approx');
 /** BENCH_VARIANTS_FASTIFY / BENCH_VARIANTS_EXPRESS: another list for one platform (a shorter run). */
 const variantsFor = (p: Platform): Variant[] =>
   pick(process.env[`BENCH_VARIANTS_${p.toUpperCase()}`]) ?? VARIANTS;

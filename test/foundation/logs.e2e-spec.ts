@@ -130,4 +130,21 @@ describeOnPlatforms('request logs', appOptions, (t, platform) => {
     );
     expect(filterLine).toBeDefined();
   });
+
+  it('log a request whose client left before the answer as "request aborted", once', async () => {
+    const id = `gone-${platform}`;
+    await expect(
+      fetch(`${t.url}/log-probe/slow/${id}`, {
+        headers: { 'x-request-id': id },
+        signal: AbortSignal.timeout(50),
+      }),
+    ).rejects.toThrow();
+    const aborted = await eventually(
+      async () => logs.requestLines(id).filter((l) => l.msg === 'request aborted'),
+      (l) => l.length > 0,
+    );
+    expect(aborted).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 500)); // the handler has answered into the closed socket
+    expect(logs.requestLines(id).map((l) => l.msg)).toEqual(['request aborted']);
+  });
 });

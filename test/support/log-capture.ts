@@ -54,6 +54,13 @@ class LogProbeController {
     return { tag: body.tag };
   }
 
+  /** Answers after 300 ms: long enough for a client to give up first. */
+  @Get('slow/:tag')
+  async slow(@Param('tag') tag: string): Promise<{ tag: string }> {
+    await sleep(300);
+    return { tag };
+  }
+
   @Get('fail/now')
   fail(): never {
     throw new Error('log-probe failure');

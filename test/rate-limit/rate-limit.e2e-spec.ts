@@ -39,6 +39,13 @@ class TightController {
     return { ok: true };
   }
 
+  /** A limit from an async function and a window from a plain one (both resolved per request). */
+  @Get('resolved')
+  @Throttle({ default: { limit: async () => Promise.resolve(2), ttl: () => 60_000 } })
+  resolved(): { ok: true } {
+    return { ok: true };
+  }
+
   @Get('no-block')
   @Throttle({ default: { limit: 2, ttl: 2000 } })
   noBlock(): { ok: true } {
@@ -96,6 +103,14 @@ describeOnPlatforms('rate limiting', appOptions, (t) => {
     expect((await http(`${t.url}/test-rl/tight`)).status).toBe(200);
     expect((await http(`${t.url}/test-rl/tight`)).status).toBe(200);
     const third = await http(`${t.url}/test-rl/tight`);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
+  });
+
+  it('honours limits and windows given as functions, sync and async', async () => {
+    expect((await http(`${t.url}/test-rl/resolved`)).status).toBe(200);
+    expect((await http(`${t.url}/test-rl/resolved`)).status).toBe(200);
+    const third = await http(`${t.url}/test-rl/resolved`);
     expect(third.status).toBe(429);
     expect(third.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
   });

@@ -2,8 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import { FastifyAdapter } from '@bull-board/fastify';
+import type { ExpressAdapter } from '@bull-board/express';
+import type { FastifyAdapter } from '@bull-board/fastify';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common';
 import { AuthService, ForbiddenRoleError, UnauthenticatedError } from '../auth';
@@ -40,8 +40,14 @@ export class QueueDashboard implements OnModuleInit {
     const http = this.adapterHost.httpAdapter;
     if (!http) return; // an application context without HTTP
     const boardQueues = QUEUE_NAMES.map((n) => new BullMQAdapter(this.queues.queue(n)));
+    // Each platform's bull-board adapter is loaded only on that platform: @bull-board/express
+    // brings Express 5 into a Fastify process otherwise.
+    /* eslint-disable @typescript-eslint/no-require-imports */
     if (http.getType() === 'fastify') {
-      const server = new FastifyAdapter();
+      const { FastifyAdapter: BoardAdapter } = require('@bull-board/fastify') as {
+        FastifyAdapter: typeof FastifyAdapter;
+      };
+      const server = new BoardAdapter();
       server.setBasePath(DASHBOARD_PATH);
       createBullBoard({ queues: boardQueues, serverAdapter: server });
       const fastify = http.getInstance<{
@@ -83,7 +89,10 @@ export class QueueDashboard implements OnModuleInit {
         { prefix: DASHBOARD_PATH },
       );
     } else {
-      const server = new ExpressAdapter();
+      const { ExpressAdapter: BoardAdapter } = require('@bull-board/express') as {
+        ExpressAdapter: typeof ExpressAdapter;
+      };
+      const server = new BoardAdapter();
       server.setBasePath(DASHBOARD_PATH);
       createBullBoard({ queues: boardQueues, serverAdapter: server });
       const app = http.getInstance<{ use: (path: string, ...handlers: unknown[]) => void }>();
@@ -106,6 +115,7 @@ export class QueueDashboard implements OnModuleInit {
         server.getRouter(),
       );
     }
+    /* eslint-enable @typescript-eslint/no-require-imports */
     this.logger.log(`bull-board dashboard at ${DASHBOARD_PATH} (admin role)`);
   }
 

@@ -14,19 +14,7 @@
  *   node dist-bench/bench/auth/profile.js prof.cpuprofile 25 9 \
  *     'diagnostics_channel|ioredis/built/tracing|_buildCommandContext|redis-command-metrics'
  */
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { CpuProfile, frameText, ProfileNode, readSelfTimes } from '../lib/cpu-profile';
 
 /** Where a frame's code lives: a package, a src/ module, node internals, or a V8 pseudo-frame. */
 export function placeOf(url: string, fn: string): string {
@@ -50,18 +38,7 @@ function main(): void {
   if (!file)
     throw new Error('usage: profile.js <file.cpuprofile> [top] [skip-s] [inclusive-regex]');
   const top = Number(topArg ?? 25);
-  const skipUs = Number(skipArg ?? 0) * 1e6;
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  // Self time per node from the sample stream (timeDeltas[i] is the gap before sample i).
-  const selfUs = new Map<number, number>();
-  let elapsed = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    elapsed += profile.timeDeltas[i] ?? 0;
-    if (elapsed < skipUs) continue;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
+  const { profile, byId, selfUs } = readSelfTimes(file, Number(skipArg ?? 0));
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const byPlace = new Map<string, number>();
   const byFunction = new Map<string, number>();
@@ -86,7 +63,7 @@ function main(): void {
   for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`  ${pct(us)}  ${fn}`);
   if (inclusiveArg) {
-    const us = inclusiveUs(profile, selfUs, new RegExp(inclusiveArg));
+    const us = inclusiveUs(profile, byId, selfUs, new RegExp(inclusiveArg));
     console.log(
       `\n/${inclusiveArg}/, callees included: ${((100 * us) / busy).toFixed(2)} % of the non-idle time`,
     );
@@ -94,15 +71,18 @@ function main(): void {
 }
 
 /** Time of the samples with a frame (the sampled one or a caller) whose `function url` matches. */
-function inclusiveUs(profile: CpuProfile, selfUs: Map<number, number>, match: RegExp): number {
+function inclusiveUs(
+  profile: CpuProfile,
+  byId: Map<number, ProfileNode>,
+  selfUs: Map<number, number>,
+  match: RegExp,
+): number {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   let total = 0;
   for (const [id, us] of selfUs) {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const f = byId.get(at)?.callFrame;
-      if (f && match.test(`${f.functionName} ${f.url}`)) {
+      if (byId.has(at) && match.test(frameText(byId.get(at)))) {
         total += us;
         break;
       }

@@ -14,17 +14,7 @@
  * `skip-s`: leave out the first seconds (start-up and warm-up). bench/results/stack-profile.md
  * has a run.
  */
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { frameText, readSelfTimes } from '../lib/cpu-profile';
 
 /** Feature → a pattern on `functionName url` of the sampled frame; the first match wins. */
 export const GROUPS: [string, RegExp][] = [
@@ -63,20 +53,13 @@ const IDLE = /^\(idle\)/;
 function main(): void {
   const [file, skipArg] = process.argv.slice(2);
   if (!file) throw new Error('usage: profile-groups.js <file.cpuprofile> [skip-s]');
-  const skipUs = Number(skipArg ?? 0) * 1e6;
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const frames = new Map(
-    profile.nodes.map((n) => [n.id, `${n.callFrame.functionName} ${n.callFrame.url}`]),
-  );
+  const skipS = Number(skipArg ?? 0);
+  const { byId, selfUs } = readSelfTimes(file, skipS);
   const byGroup = new Map<string, number>();
   let idle = 0;
   let other = 0;
-  let elapsed = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const us = profile.timeDeltas[i] ?? 0;
-    elapsed += us;
-    if (elapsed < skipUs) continue;
-    const frame = frames.get(profile.samples[i]) ?? '';
+  for (const [id, us] of selfUs) {
+    const frame = frameText(byId.get(id));
     if (IDLE.test(frame)) {
       idle += us;
       continue;
@@ -88,7 +71,7 @@ function main(): void {
   const busy = [...byGroup.values()].reduce((a, b) => a + b, other);
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1)} %`;
   console.log(
-    `${file}: ${((busy + idle) / 1e6).toFixed(1)} s after the first ${skipUs / 1e6} s, ` +
+    `${file}: ${((busy + idle) / 1e6).toFixed(1)} s after the first ${skipS} s, ` +
       `${((100 * busy) / (busy + idle)).toFixed(1)} % not idle\n`,
   );
   console.log('| feature (self time of its frames) | share of the non-idle time |\n|---|--:|');

@@ -41,7 +41,6 @@ type LoggedRequest = IncomingMessage & { id?: string; originalUrl?: string };
  */
 class RequestLogStore implements LogStore {
   private child?: Pino;
-  responseLogger?: Pino;
 
   constructor(
     private readonly root: Pino,

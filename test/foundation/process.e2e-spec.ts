@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -178,6 +179,30 @@ describe('built entry points', () => {
       expect(p.output()).toMatch(/PORT=3001 npm run start:worker/);
     } finally {
       blocker.close();
+    }
+  });
+
+  it('waitReady does not take a ready answer from another process on the port for the started one', async () => {
+    // What a port race looks like: freePort() gave this test a port that another process took
+    // before the child listened. Its answers must not pass for the child's.
+    const squatter = createHttpServer((_req, res) => res.end('{"status":"ok"}'));
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      const p = run('main', {
+        ...sharedRedisEnv(),
+        APP_ROLE: 'api',
+        REDIS_PREFIX: testPrefix(__filename),
+        DATABASE_URL: 'memory://',
+        PORT: String(port),
+      });
+      await expect(waitReady(`http://127.0.0.1:${port}`, p)).rejects.toThrow(
+        /not from the started process|exited 1/,
+      );
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    } finally {
+      squatter.close();
     }
   });
 

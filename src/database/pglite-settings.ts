@@ -11,11 +11,24 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
  * smaller: PGlite's module declares 128 MiB as its minimum (`initialMemory` below that fails to
  * link).
  *
+ * The per-operation memory caps (`work_mem` for a sort or hash, `maintenance_work_mem` for an
+ * index build or VACUUM, `temp_buffers`, `wal_buffers`) matter more here than on a server: a WASM
+ * heap grows and never gives memory back, so one operation that used PostgreSQL's default
+ * 4 MB per sort node or 64 MB per index build keeps that much of the process's RSS for good.
+ * Capped, fresh starts measured 272–318 MiB at ready (median about 295) against 274–355
+ * (median about 325) with PostgreSQL's defaults, in alternating starts of the same build
+ * (bench/results/start-profile.md). Larger sorts spill to temporary files instead, which a
+ * development database hardly ever needs.
+ *
  * Passed as `-c` start parameters on top of PGlite's own, so they win over the data directory's
  * `postgresql.conf` without rewriting it.
  */
 export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
   shared_buffers: '16MB',
+  work_mem: '1MB',
+  maintenance_work_mem: '4MB',
+  temp_buffers: '1MB',
+  wal_buffers: '256kB',
 };
 
 /** PGlite options carrying {@link PGLITE_SETTINGS}, merged into `options`. */

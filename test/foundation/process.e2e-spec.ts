@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { PGLITE_SETTINGS } from '../../src/database';
 import { freePort } from '../../src/redis';
 import { http, sharedRedisEnv, testPrefix } from '../support/app';
 import { alive, processGroup, until, waitReady } from '../support/processes';
@@ -101,9 +102,13 @@ describe('built entry points', () => {
     const client = new Client({ connectionString: dbUrl });
     await client.connect();
     try {
-      expect((await client.query('SHOW shared_buffers')).rows).toEqual([
-        { shared_buffers: '16MB' },
-      ]);
+      const shown: Record<string, string> = {};
+      for (const name of Object.keys(PGLITE_SETTINGS)) {
+        const { rows } = await client.query<Record<string, string>>(`SHOW ${name}`);
+        shown[name] = rows[0][name];
+      }
+      expect(shown).toEqual(PGLITE_SETTINGS);
+      expect(shown.shared_buffers).toBe('16MB');
     } finally {
       await client.end();
     }

@@ -21,6 +21,15 @@ describe('built entry points', () => {
 
   afterAll(() => group.cleanup());
 
+  /** The API role on the shared test Redis, with an in-memory database, listening on `port`. */
+  const apiEnv = (port: number): Record<string, string> => ({
+    ...sharedRedisEnv(),
+    APP_ROLE: 'api',
+    REDIS_PREFIX: testPrefix(__filename),
+    DATABASE_URL: 'memory://',
+    PORT: String(port),
+  });
+
   it('production without secrets or Redis exits 1 and names every missing variable', async () => {
     const p = run('main', { NODE_ENV: 'production' });
     expect(await p.exited).toBe(1);
@@ -194,13 +203,7 @@ describe('built entry points', () => {
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
     const port = (squatter.address() as AddressInfo).port;
     try {
-      const p = run('main', {
-        ...sharedRedisEnv(),
-        APP_ROLE: 'api',
-        REDIS_PREFIX: testPrefix(__filename),
-        DATABASE_URL: 'memory://',
-        PORT: String(port),
-      });
+      const p = run('main', apiEnv(port));
       await expect(waitReady(`http://127.0.0.1:${port}`, p)).rejects.toThrow(
         /not from the started process|exited 1/,
       );
@@ -214,13 +217,7 @@ describe('built entry points', () => {
   it('APP_ROLE=api runs the domain routes against the configured Redis (standalone or Cluster)', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const p = run('main', {
-      ...sharedRedisEnv(),
-      APP_ROLE: 'api',
-      REDIS_PREFIX: testPrefix(__filename),
-      DATABASE_URL: 'memory://',
-      PORT: String(port),
-    });
+    const p = run('main', apiEnv(port));
     await waitReady(url, p);
     expect((await http(`${url}/api/users/2`)).status).toBe(200);
     p.proc.kill('SIGTERM');

@@ -15,8 +15,8 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
  * index build or VACUUM, `temp_buffers`, `wal_buffers`) matter more here than on a server: a WASM
  * heap grows and never gives memory back, so one operation that used PostgreSQL's default
  * 4 MB per sort node or 64 MB per index build keeps that much of the process's RSS for good.
- * Capped, fresh starts measured 272–318 MiB at ready (median about 295) against 274–355
- * (median about 325) with PostgreSQL's defaults, in alternating starts of the same build
+ * Capped, fresh starts measured 272–321 MiB at ready (medians of three runs 294–303) against
+ * 274–355 (medians 316–327) with PostgreSQL's defaults, in alternating starts of the same build
  * (bench/results/start-profile.md). Larger sorts spill to temporary files instead, which a
  * development database hardly ever needs.
  *

@@ -44,8 +44,9 @@ export async function isReady(url: string): Promise<boolean> {
 }
 
 /**
- * The pid of the process whose socket listens on TCP `port` (IPv4 or IPv6), from /proc; undefined
- * when nothing listens there or /proc cannot say (not Linux, or not ours to inspect).
+ * Which of `candidates` holds the socket listening on TCP `port` (IPv4 or IPv6), from /proc;
+ * undefined when none does, nothing listens there, or /proc cannot say (not Linux, or not ours
+ * to inspect).
  */
 export function listenerPid(port: number, candidates: number[]): number | undefined {
   const inodes = new Set<string>();

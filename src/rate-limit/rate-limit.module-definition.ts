@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ExecutionContext } from '@nestjs/common';
 
 /**
  * Options of {@link RateLimitModule}: the default limit every route gets (override per route
@@ -36,6 +36,15 @@ export interface RateLimitModuleOptions {
   leaseShare?: number;
   /** Approximate mode: the most admissions one lease holds (default 100). */
   maxLease?: number;
+  /**
+   * Requests no limit applies to (@nestjs/throttler's `skipIf`), decided per request before any
+   * Redis command. Base it on what the server can trust, never on what the client sends (a
+   * header, the User-Agent): the identity step has set `req.user` by the time it runs.
+   *
+   * @example
+   * skipIf: (ctx) => ctx.switchToHttp().getRequest<{ user?: { roles?: string[] } }>().user?.roles?.includes('admin') === true
+   */
+  skipIf?: (context: ExecutionContext) => boolean;
 }
 
 /** Lease size of the approximate mode for a route's limit. */

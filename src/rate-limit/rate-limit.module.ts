@@ -37,6 +37,7 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
           },
         ],
         setHeaders: false,
+        skipIf: o.skipIf,
       }),
       inject: [RATE_LIMIT_MODULE_OPTIONS],
     },

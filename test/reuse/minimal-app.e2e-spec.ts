@@ -1,8 +1,11 @@
-import { INestApplication } from '@nestjs/common';
+import { Controller, DynamicModule, Get, INestApplication, Module } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { CacheService } from '../../src/cache';
+import { HttpModule } from '../../src/http';
+import { RateLimitModule } from '../../src/rate-limit';
+import { RedisModule } from '../../src/redis';
 import type { RedisTopology } from '../../src/redis';
 import { Inventory, MinimalAppModule } from '../fixtures/minimal-app';
 import { http, PLATFORMS, sharedRedisEnv, testPrefix } from '../support/app';
@@ -22,6 +25,21 @@ function sharedTopology(): RedisTopology {
   return { mode: 'standalone', url: env.REDIS_URL };
 }
 
+/** `root` as a Nest app on `platform` with the platform's own defaults, listening on a free port. */
+async function listen(
+  platform: (typeof PLATFORMS)[number],
+  root: DynamicModule,
+): Promise<{ app: INestApplication; url: string }> {
+  const moduleRef = await Test.createTestingModule({ imports: [root] }).compile();
+  const app = moduleRef.createNestApplication(
+    platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
+    { logger: false },
+  );
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+  return { app, url };
+}
+
 /**
  * Another team's Nest app that imports only RedisModule, CacheModule and LockModule from their
  * public faces, with explicit options (test/fixtures/minimal-app.ts): the decorators work there,
@@ -32,15 +50,10 @@ describe.each(PLATFORMS)('a minimal app reusing our modules, on %s', (platform) 
   let url: string;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [MinimalAppModule.create(sharedTopology(), testPrefix(__filename))],
-    }).compile();
-    app = moduleRef.createNestApplication(
-      platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
-      { logger: false },
-    );
-    await app.listen(0, '127.0.0.1');
-    url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+    ({ app, url } = await listen(
+      platform,
+      MinimalAppModule.create(sharedTopology(), testPrefix(__filename)),
+    ));
   });
   afterAll(async () => {
     await app?.close();
@@ -91,5 +104,67 @@ describe.each(PLATFORMS)('a minimal app reusing our modules, on %s', (platform) 
     await expect(cache.getOrSet('fleet', () => 'v', { lock: true })).rejects.toThrow(
       /lock: true.*LockModule/,
     );
+  });
+});
+
+@Controller('limited')
+class LimitedController {
+  @Get()
+  hit(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+/** Another team's app with only RedisModule, HttpModule and RateLimitModule, and a `skipIf`. */
+@Module({})
+class RateLimitedAppModule {
+  static create(topology: RedisTopology, prefix: string): DynamicModule {
+    return {
+      module: RateLimitedAppModule,
+      imports: [
+        RedisModule.forRoot({ prefix, state: { topology } }),
+        HttpModule,
+        RateLimitModule.forRoot({
+          limit: 2,
+          windowMs: 60_000,
+          // A header stands in here for what a real app would trust (req.user's roles, mTLS).
+          skipIf: (ctx) =>
+            ctx.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[
+              'x-test-exempt'
+            ] === 'yes',
+        }),
+      ],
+      controllers: [LimitedController],
+    };
+  }
+}
+
+describe.each(PLATFORMS)('RateLimitModule reused with skipIf, on %s', (platform) => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ app, url } = await listen(
+      platform,
+      RateLimitedAppModule.create(sharedTopology(), testPrefix(__filename)),
+    ));
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('skipped requests pass without headers and are not counted; the others get the limit of 2', async () => {
+    const exempt = { headers: { 'x-test-exempt': 'yes' } };
+    for (let i = 0; i < 3; i++) {
+      const r = await http(`${url}/limited`, exempt);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('ratelimit')).toBeNull();
+    }
+    const counted = [];
+    for (let i = 0; i < 3; i++) counted.push(await http(`${url}/limited`));
+    expect(counted.map((r) => r.status)).toEqual([200, 200, 429]);
+    expect(counted[0].headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
+    // Still exempt once the client is over its limit.
+    expect((await http(`${url}/limited`, exempt)).status).toBe(200);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * One traced command's CPU (bench/cache/trace-cost.ts) with and without AsyncLocalStorage
- * stores entered first, as the app's request-id store (LOG_REQUEST_CONTEXT) and the request
- * cost store do for every request: with a store active, Node 20 runs its promise hooks for
+ * stores entered first, as the app's request-id store (LOG_REQUEST_CONTEXT, on by default) and
+ * the request cost store (REDIS_REQUEST_COST, off by default) do for every request: with a store
+ * active, Node 20 runs its promise hooks for
  * every promise, including the two that ioredis's `traceCommand` and Node's `tracePromise`
  * add per traced command.
  *

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -212,6 +212,42 @@ describe('built entry points', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it('a Fastify process never loads Express; an Express one does (HTTP_PLATFORM)', async () => {
+    // Preloaded into the app: at exit, the files of every CommonJS module it loaded.
+    const dir = tempDir();
+    const probe = join(dir, 'loaded-modules.cjs');
+    writeFileSync(
+      probe,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_MODULES_FILE, Object.keys(require('node:module')._cache).join('\\n')));\n",
+    );
+    const loadedBy = async (platform: 'fastify' | 'express'): Promise<string[]> => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const file = join(dir, `${platform}.txt`);
+      const p = run('main', {
+        ...apiEnv(port),
+        APP_ROLE: 'all', // every module, the queue dashboard's platform adapter included
+        HTTP_PLATFORM: platform,
+        NODE_OPTIONS: `--require ${probe}`,
+        LOADED_MODULES_FILE: file,
+      });
+      await waitReady(url, p);
+      expect((await http(`${url}/api/users/2`)).status).toBe(200);
+      p.proc.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      return readFileSync(file, 'utf8').split('\n');
+    };
+    const expressPackages =
+      /[\\/]node_modules[\\/](express|@nestjs[\\/]platform-express|@bull-board[\\/]express)[\\/]/;
+    const fastify = await loadedBy('fastify');
+    const express = await loadedBy('express');
+    // The probe sees what a process loads: Express's packages in an Express process, Fastify
+    // in a Fastify one.
+    expect(express.filter((f) => expressPackages.test(f))).not.toHaveLength(0);
+    expect(fastify.filter((f) => /[\\/]node_modules[\\/]fastify[\\/]/.test(f))).not.toHaveLength(0);
+    expect(fastify.filter((f) => expressPackages.test(f))).toEqual([]);
   });
 
   it('APP_ROLE=api runs the domain routes against the configured Redis (standalone or Cluster)', async () => {

@@ -1,4 +1,5 @@
 export * from './users.module';
 export * from './users.service';
 export * from './users.repository';
+export * from './users.seeder';
 export * from './users.dto';

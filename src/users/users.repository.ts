@@ -60,6 +60,15 @@ export class UsersRepository {
     return rows[0] ?? null;
   }
 
+  /** Development seeding: which of these users exist and have no password yet. */
+  async withoutPassword(emails: readonly string[]): Promise<string[]> {
+    const rows = await this.db.query<{ email: string }>(
+      `SELECT email FROM users WHERE email = ANY($1::text[]) AND password_hash IS NULL`,
+      [emails],
+    );
+    return rows.map((r) => r.email);
+  }
+
   /** Development seeding: a password and a role for a seeded user that has none yet. */
   async seedCredentials(email: string, passwordHash: string, role: string): Promise<boolean> {
     const rows = await this.db.query(

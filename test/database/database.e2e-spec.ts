@@ -2,7 +2,9 @@ import { ConflictError, InvalidReferenceError } from '../../src/common';
 import { Database, migrate, seedDemoData, PostgresDatabase } from '../../src/database';
 import { PagesRepository } from '../../src/pages';
 import { PostsRepository } from '../../src/posts';
-import { UsersRepository } from '../../src/users';
+import { AppConfig } from '../../src/config';
+import { UsersRepository, UsersSeeder } from '../../src/users';
+import { verify } from '@node-rs/argon2';
 import { freePort } from '../../src/redis';
 import { databaseTargets } from '../support/database';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -56,6 +58,47 @@ describe.each(databaseTargets().map((t) => [t.name, t] as const))(
         passwordHash: 'x',
       });
       expect(created.id).toBe(4);
+    });
+
+    it('gives the seeded users the development password once, and writes nothing when none lacks one', async () => {
+      const statements: string[] = [];
+      // The real database, with the SQL each call sends written down.
+      const recording = new Proxy(db, {
+        get(target, key) {
+          if (key === 'query')
+            return (sql: string, params?: unknown[]) => {
+              statements.push(sql.trim().split(/\s+/)[0].toUpperCase());
+              return target.query(sql, params);
+            };
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const users = new UsersRepository(recording);
+      const config = { isProduction: false, seedPassword: 'seed-pass-123' } as AppConfig;
+      const seeder = new UsersSeeder(users, config);
+
+      await seeder.onApplicationBootstrap();
+      expect(statements.filter((s) => s === 'UPDATE')).toHaveLength(3);
+      const ada = await users.credentialsByEmail('ada@example.com');
+      expect(ada?.role).toBe('admin');
+      expect(await verify(ada?.passwordHash ?? '', 'seed-pass-123')).toBe(true);
+      expect((await users.credentialsByEmail('alan@example.com'))?.role).toBe('user');
+
+      // A restart: everyone has a password; one SELECT, no hash, no write.
+      statements.length = 0;
+      await seeder.onApplicationBootstrap();
+      expect(statements).toEqual(['SELECT']);
+
+      // One user lost the password: only that one is given it again, with its role.
+      await db.query(`UPDATE users SET password_hash = NULL WHERE email = 'grace@example.com'`);
+      const alanBefore = (await users.credentialsByEmail('alan@example.com'))?.passwordHash;
+      statements.length = 0;
+      await seeder.onApplicationBootstrap();
+      expect(statements.filter((s) => s === 'UPDATE')).toHaveLength(1);
+      const grace = await users.credentialsByEmail('grace@example.com');
+      expect(await verify(grace?.passwordHash ?? '', 'seed-pass-123')).toBe(true);
+      expect((await users.credentialsByEmail('alan@example.com'))?.passwordHash).toBe(alanBefore);
     });
 
     it('maps a duplicate email to ConflictError and an unknown author to InvalidReferenceError', async () => {
